@@ -1,0 +1,166 @@
+"""Reading and writing images: many formats in, clean PNG/TIFF/JPEG out, atomically.
+
+Every failure is an :class:`ImageReadError` / :class:`ImageWriteError` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+#: Largest accepted image, in pixels (a 12000 x 12000 fundus mosaic fits; bombs do not).
+MAX_PIXELS = 150_000_000
+READABLE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ppm", ".pgm", ".pbm", ".pnm")
+
+
+class ImageReadError(ValueError):
+    """An image could not be read; the message names the file and the reason."""
+
+
+class ImageWriteError(OSError):
+    """An image could not be written; the message names the file and the reason."""
+
+
+def _to_array(img: Image.Image, mode: str | None) -> np.ndarray:
+    """Convert a PIL image to uint8 (or uint16 for 16-bit gray when mode is None)."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F") and mode is None:
+        arr = np.asarray(img)
+        if arr.dtype != np.uint16:
+            arr = np.clip(arr, 0, 65535).astype(np.uint16)
+        return arr
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # Rescale high bit depths to 8 bits before converting.
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if arr.max(initial=0) > 255 else 255.0
+        img = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if mode is None:
+        mode = "RGB" if img.mode not in ("L", "1") else "L"
+    if img.mode in ("P", "PA") or "A" in img.mode or img.mode == "LA":
+        img = img.convert("RGBA")
+        if mode != "RGBA":
+            # Composite transparency onto black, the background of a fundus photograph.
+            background = Image.new("RGBA", img.size, (0, 0, 0, 255))
+            img = Image.alpha_composite(background, img)
+    return np.asarray(img.convert(mode)).copy()
+
+
+def read_image(path: str | os.PathLike[str], mode: str | None = "RGB", max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read an image file as a numpy array.
+
+    ``mode``: "RGB" (H×W×3 uint8), "L" (H×W uint8), or None (gray stays gray, 16-bit gray stays
+    uint16, everything else RGB). EXIF orientation is applied; for multi-page files the first page is read.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ImageReadError(f"{p}: file not found")
+    if p.is_dir():
+        raise ImageReadError(f"{p}: is a folder, not an image")
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise ImageReadError(f"{p}: cannot read ({exc.strerror or exc})") from exc
+    if size == 0:
+        raise ImageReadError(f"{p}: file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as img:
+                w, h = img.size
+                if w <= 0 or h <= 0:
+                    raise ImageReadError(f"{p}: image has no pixels ({w}x{h})")
+                if w * h > max_pixels:
+                    raise ImageReadError(
+                        f"{p}: image is too large ({w}x{h} = {w * h / 1e6:.0f} MP; limit {max_pixels / 1e6:.0f} MP)"
+                    )
+                img.seek(0)
+                img.load()
+                img = ImageOps.exif_transpose(img) or img
+                arr = _to_array(img, mode)
+    except ImageReadError:
+        raise
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(f"{p}: not a recognised image format") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageReadError(f"{p}: image is too large to be a real photograph ({exc})") from exc
+    except MemoryError as exc:
+        raise ImageReadError(f"{p}: not enough memory to read this image") from exc
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError,
+            ZeroDivisionError, OverflowError, struct.error) as exc:
+        raise ImageReadError(f"{p}: image is damaged or truncated ({exc})") from exc
+    if arr.size == 0:
+        raise ImageReadError(f"{p}: image has no pixels")
+    return arr
+
+
+def is_image_file(path: str | os.PathLike[str]) -> bool:
+    """True when the file name has a suffix this module can read."""
+    return Path(path).suffix.lower() in READABLE_SUFFIXES
+
+
+def list_images(folder: str | os.PathLike[str]) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and is_image_file(p))
+
+
+def write_image(path: str | os.PathLike[str], array: np.ndarray, overwrite: bool = True) -> Path:
+    """Write an array atomically (temp file in the same folder, then rename); no metadata is stored.
+
+    uint8 gray/RGB/RGBA and uint16 gray are supported; the format follows the suffix.
+    """
+    p = Path(path)
+    if not overwrite and p.exists():
+        raise ImageWriteError(f"{p}: already exists (use overwrite to replace it)")
+    arr = np.asarray(array)
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8) * 255
+    if arr.dtype == np.uint16:
+        if arr.ndim != 2:
+            raise ImageWriteError(f"{p}: 16-bit images must be single-channel")
+        img = Image.fromarray(arr)
+    elif arr.dtype == np.uint8 and (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
+        img = Image.fromarray(arr)
+    else:
+        raise ImageWriteError(f"{p}: cannot write an array of shape {arr.shape} and type {arr.dtype}")
+    fmt = Image.registered_extensions().get(p.suffix.lower())
+    if fmt is None:
+        raise ImageWriteError(f"{p}: unknown image format {p.suffix!r}")
+    if fmt == "JPEG" and img.mode == "RGBA":
+        img = img.convert("RGB")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise ImageWriteError(f"{p}: folder {folder} does not exist")
+    write_bytes_atomic(p, lambda f: img.save(f, format=fmt))
+    return p
+
+
+def write_bytes_atomic(path: Path, writer: Callable[[BinaryIO], object]) -> None:
+    """Run ``writer(fileobj)`` into a temp file beside ``path``, fsync, then rename over ``path``."""
+    fd = -1
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            fd = -1
+            writer(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = ""
+    except OSError as exc:
+        raise ImageWriteError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        if tmp:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

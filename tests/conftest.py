@@ -1,0 +1,58 @@
+"""Shared fixtures: offscreen Qt, isolated settings, a tiny random-weight model, synthetic images."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def synthetic_fundus(h: int = 96, w: int = 112, seed: int = 0) -> np.ndarray:
+    """An RGB uint8 'fundus': orange disk on black with a few dark curvy 'vessels'."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    cy, cx, r = h / 2, w / 2, min(h, w) * 0.45
+    disk = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+    img = np.zeros((h, w, 3), np.float32)
+    img[disk] = (200, 90, 40)
+    for k in range(4):
+        phase = rng.uniform(0, 2 * np.pi)
+        line = np.abs(yy - (cy + (k - 1.5) * h / 6 + 6 * np.sin(xx / 9 + phase))) < 1.5
+        img[line & disk] *= 0.55
+    img += rng.normal(0, 4, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def fundus() -> np.ndarray:
+    return synthetic_fundus()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-weight UNet (base_c=4) saved in the project's checkpoint format."""
+    import torch
+
+    from core.checkpoint import model_checkpoint, save_checkpoint
+    from core.model import UNet
+
+    torch.manual_seed(0)
+    model = UNet(base_c=4).eval()
+    ckpt = model_checkpoint(model, {"mean": [0.5, 0.3, 0.2], "std": [0.2, 0.1, 0.1], "channels": "RGB"},
+                            threshold=0.5, trained_on="nothing (random test weights)")
+    return save_checkpoint(ckpt, tmp_path_factory.mktemp("models") / "tiny.pt")
+
+
+@pytest.fixture(scope="session")
+def drive_root() -> Path:
+    """DRIVE from $RETINASEG_DRIVE; tests using it are skipped with a reason when it is unset."""
+    from core.data import DRIVE_ENV, default_drive_root
+
+    root = default_drive_root()
+    if root is None or not (root / "training" / "images").is_dir():
+        pytest.skip(f"DRIVE dataset not available: set {DRIVE_ENV} to the DRIVE folder (training/, test/)")
+    return root
