@@ -15,6 +15,7 @@ import argparse
 import math
 import os
 import pickle
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,9 @@ class Checkpoint:
     def build_model(self) -> UNet:
         """A UNet with these weights, in eval mode, on the CPU."""
         model = UNet(**self.arch)
+        problem = _mismatch(model.state_dict(), self.state_dict)
+        if problem:
+            raise CheckpointError(f"weights do not fit a UNet{self.arch}: {problem}")
         try:
             model.load_state_dict(self.state_dict, strict=True)
         except RuntimeError as exc:
@@ -83,6 +87,25 @@ class Checkpoint:
         d["source"] = self.source
         d["parameters"] = int(sum(t.numel() for t in self.state_dict.values() if t.is_floating_point()))
         return d
+
+
+def _mismatch(expected: dict[str, torch.Tensor], given: dict[str, torch.Tensor]) -> str:
+    """Which keys are missing, unexpected or of the wrong shape ('' when the weights fit)."""
+    def some(keys: list[str]) -> str:
+        return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    shapes = [f"{k} is {tuple(given[k].shape)}, expected {tuple(v.shape)}"
+              for k, v in expected.items() if k in given and given[k].shape != v.shape]
+    parts = []
+    if missing:
+        parts.append(f"missing {some(missing)}")
+    if unexpected:
+        parts.append(f"unexpected {some(unexpected)}")
+    if shapes:
+        parts.append(f"wrong shape: {some(shapes)}")
+    return "; ".join(parts)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -142,9 +165,17 @@ def _load_raw(p: Path) -> Any:
         with torch.serialization.safe_globals([argparse.Namespace]):
             return torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        # torch's first line is the same for every failure; the reason comes later in the text.
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if found:
+            raise CheckpointError(
+                f"{p}: refused to load: the file contains Python objects that could run code "
+                f"({found.group(1)}); only plain weights are accepted"
+            ) from exc
+        reason = re.search(r"WeightsUnpickler error:\s*(.+)", str(exc))
         raise CheckpointError(
-            f"{p}: refused to load: the file contains Python objects that could run code "
-            f"({_first_line(exc)})"
+            f"{p}: refused to load: not a plain PyTorch weights file (damaged, not a checkpoint, "
+            f"or holding Python objects): {reason.group(1).strip() if reason else _first_line(exc)}"
         ) from exc
     except (zipfile.BadZipFile, EOFError, RuntimeError, OSError, ValueError, KeyError, IndexError,
             AttributeError, TypeError, MemoryError) as exc:
