@@ -141,12 +141,22 @@ def write_image(path: str | os.PathLike[str], array: np.ndarray, overwrite: bool
     return p
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once at import: os.umask() is process-wide, racy in threads later
+
+
 def write_bytes_atomic(path: Path, writer: Callable[[BinaryIO], object]) -> None:
     """Run ``writer(fileobj)`` into a temp file beside ``path``, fsync, then rename over ``path``."""
     fd = -1
     tmp = ""
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file normal permissions
         with os.fdopen(fd, "wb") as f:
             fd = -1
             writer(f)

@@ -21,6 +21,7 @@ import torch
 from core.checkpoint import TUTORIAL_MEAN, TUTORIAL_STD, model_checkpoint, save_checkpoint
 from core.data import Sample, split_train_val
 from core.devices import resolve_device
+from core.fov import fov_diameter
 from core.losses import SegmentationLoss
 from core.metrics import Accumulator
 from core.model import UNet
@@ -86,7 +87,9 @@ def _to_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(image).permute(2, 0, 1).float().div_(255.0)
 
 
-def _batch(samples: list[Sample], transform: Any, batch_size: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _batch(
+    samples: list[Sample], transform: Any, batch_size: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     idx = torch.randint(0, len(samples), (batch_size,), generator=gen).tolist()
     images, targets = [], []
     for i in idx:
@@ -143,7 +146,9 @@ def train(
     use_amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     transform = training_transforms(config.crop, config.mean, config.std, config.scale, config.photometric)
-    preprocessing = {"mean": list(config.mean), "std": list(config.std), "channels": "RGB"}
+    # The FOV width the network learned at: Segmenter rescales other cameras' images to match it.
+    fov_width = int(np.median([fov_diameter(s.fov) for s in train_set]))
+    preprocessing = {"mean": list(config.mean), "std": list(config.std), "channels": "RGB", "fov_diameter": fov_width}
 
     state_path = out / "last_state.pt"
     start_epoch, best = 0, {"f1": -1.0, "epoch": -1, "threshold": 0.5, "auc": float("nan")}

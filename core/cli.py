@@ -1,0 +1,189 @@
+"""Command-line front end: ``retinaseg segment | train | evaluate | info``.
+
+File contract of ``segment`` (relied on by outside tools, keep stable): ``OUTDIR/<stem>_mask.png``
+(8-bit, 0/255, the input's size) and, with ``--save-prob``, ``OUTDIR/<stem>_prob.png``
+(16-bit grayscale, probability × 65535).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from core import __version__
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", type=Path, help="checkpoint file (default: the shipped model)")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                   help="bf16 is faster on recent CPUs, marginally less exact")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="retinaseg", description="Retinal vessel segmentation.")
+    parser.add_argument("--version", action="version", version=f"retinaseg {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    seg = sub.add_parser("segment", help="segment images (files or folders) into vessel masks")
+    seg.add_argument("inputs", nargs="+", type=Path, metavar="IMAGE", help="image files or folders of images")
+    seg.add_argument("-o", "--out", type=Path, required=True, help="output folder (created if missing)")
+    _add_model_args(seg)
+    seg.add_argument("--threshold", type=float, help="vessel threshold in (0, 1) (default: the model's)")
+    seg.add_argument("--save-prob", action="store_true", help="also write <stem>_prob.png (16-bit)")
+    seg.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    seg.add_argument("--fov", type=Path, help="FOV mask file (single image only); estimated when absent")
+
+    tr = sub.add_parser("train", help="train a UNet on DRIVE (validation split picks epoch and threshold)")
+    tr.add_argument("--data", type=Path, required=True, help="DRIVE folder (training/, test/)")
+    tr.add_argument("--out", type=Path, required=True, help="run folder: best.pt, log.csv, last_state.pt")
+    tr.add_argument("--base-c", type=int, default=32)
+    tr.add_argument("--epochs", type=int, default=200)
+    tr.add_argument("--steps-per-epoch", type=int, default=0, help="0: one pass over the training images")
+    tr.add_argument("--batch-size", type=int, default=4)
+    tr.add_argument("--crop", type=int, default=480)
+    tr.add_argument("--lr", type=float, default=0.01)
+    tr.add_argument("--scale", type=float, nargs=2, default=(0.5, 1.2), metavar=("MIN", "MAX"))
+    tr.add_argument("--no-photometric", action="store_true", help="disable colour/contrast/gamma jitter")
+    tr.add_argument("--val-count", type=int, default=4, help="training images held out for validation")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--device", default="auto")
+    tr.add_argument("--no-resume", action="store_true", help="start afresh even if the run folder has a state")
+
+    ev = sub.add_parser("evaluate", help="score a model on a labelled DRIVE split, inside the FOV")
+    ev.add_argument("--data", type=Path, required=True, help="DRIVE folder")
+    ev.add_argument("--split", default="test", choices=["training", "test"])
+    _add_model_args(ev)
+    ev.add_argument("--threshold", type=float, help="override the model's threshold")
+    ev.add_argument("--json", type=Path, help="also write the results as JSON")
+
+    info = sub.add_parser("info", help="show the model card and the devices")
+    _add_model_args(info)
+    return parser
+
+
+def _progress_bar(total: int, desc: str, unit: str):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False,
+                disable=None)
+
+
+def _make_segmenter(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from core.inference import Segmenter
+
+    return Segmenter(args.model, device=args.device, precision=args.precision)
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    from core.batch import segment_files
+
+    if args.threshold is not None and not 0.0 < args.threshold < 1.0:
+        print(f"error: --threshold must be between 0 and 1, got {args.threshold}", file=sys.stderr)
+        return EXIT_USAGE
+    segmenter = _make_segmenter(args)
+    print(f"model: {segmenter.model_path} on {segmenter.device_name}", file=sys.stderr)
+    bar = _progress_bar(0, "segment", "image")
+
+    def report(done: int, total: int, line: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if line:
+            bar.write(line, file=sys.stderr)
+
+    try:
+        summary = segment_files(
+            segmenter, args.inputs, args.out, threshold=args.threshold, save_prob=args.save_prob,
+            overwrite=args.overwrite, fov_path=args.fov, report=report,
+        )
+    finally:
+        bar.close()
+    print(summary.text())
+    return EXIT_OK if summary.ok else EXIT_FAILURES
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from core.data import load_drive
+    from core.train import TrainConfig, train
+
+    config = TrainConfig(
+        out=str(args.out), base_c=args.base_c, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size, crop=args.crop, lr=args.lr, scale=tuple(args.scale),
+        photometric=not args.no_photometric, val_count=args.val_count, seed=args.seed, device=args.device,
+        resume=not args.no_resume,
+    )
+    samples = load_drive(args.data, "training")
+    bar = _progress_bar(config.epochs, "train", "epoch")
+
+    def progress(done: int, total: int, row: dict[str, float]) -> None:
+        bar.n = done
+        bar.set_postfix(loss=f"{row['loss']:.3f}", val_f1=f"{row['val_f1']:.4f}")
+
+    try:
+        result = train(samples, config, progress=progress, log=lambda m: bar.write(m, file=sys.stderr))
+    finally:
+        bar.close()
+    print(f"best epoch {result.best_epoch}: validation F1 {result.val_f1:.4f}, AUC {result.val_auc:.4f}, "
+          f"threshold {result.threshold:.3f}; {result.seconds / 60:.1f} min; saved {result.best_path}")
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from core.data import load_drive
+    from core.evaluate import evaluate
+
+    samples = load_drive(args.data, args.split)
+    segmenter = _make_segmenter(args)
+    bar = _progress_bar(len(samples), f"evaluate {args.split}", "image")
+    try:
+        result = evaluate(segmenter, samples, threshold=args.threshold,
+                          progress=lambda d, t: bar.update(d - bar.n))
+    finally:
+        bar.close()
+    result.split = args.split
+    result.model = {"path": str(segmenter.model_path), "device": segmenter.device_name,
+                    "precision": segmenter.precision}
+    print(f"DRIVE {args.split}: {len(samples)} images, threshold {result.threshold:.4f}, "
+          f"model {segmenter.model_path}, inside the FOV")
+    print(result.table())
+    if args.json:
+        args.json.write_text(json.dumps(result.as_dict(), indent=2))
+        print(f"wrote {args.json}")
+    return EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from core.devices import available_devices
+
+    segmenter = _make_segmenter(args)
+    print(json.dumps(segmenter.card(), indent=2, default=str))
+    print("devices:", ", ".join(available_devices().values()), "| using:", segmenter.device_name)
+    return EXIT_OK
+
+
+COMMANDS = {"segment": cmd_segment, "train": cmd_train, "evaluate": cmd_evaluate, "info": cmd_info}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from core.checkpoint import CheckpointError
+    from core.imageio import ImageReadError, ImageWriteError
+
+    try:
+        return COMMANDS[args.command](args)
+    except (CheckpointError, ImageReadError, ImageWriteError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURES
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
