@@ -109,6 +109,7 @@ class Accumulator:
         self.bins = bins
         self.pos = np.zeros(bins, np.int64)
         self.neg = np.zeros(bins, np.int64)
+        self._edges = (np.arange(bins, dtype=np.float64) / bins).astype(np.float32)
 
     def add(self, prob: np.ndarray, truth: np.ndarray, fov: np.ndarray | None = None) -> None:
         prob = np.asarray(prob, np.float32)
@@ -118,7 +119,12 @@ class Accumulator:
         if fov is not None:
             fov = np.asarray(fov, bool)
             prob, truth = prob[fov], truth[fov]
-        idx = np.clip((prob * self.bins).astype(np.int64), 0, self.bins - 1)
+        # Bin k holds float32(k / bins) <= p < float32((k + 1) / bins), so "bin >= k" is exactly
+        # "prob >= threshold" as numpy compares a float32 map with k / bins. (prob * bins in
+        # float32 rounds: p just below a threshold could land in the bin above, or p equal to it below.)
+        idx = np.searchsorted(self._edges, prob.ravel(), side="right") - 1
+        idx = np.clip(idx, 0, self.bins - 1)
+        truth = truth.ravel()
         self.pos += np.bincount(idx[truth], minlength=self.bins)
         self.neg += np.bincount(idx[~truth], minlength=self.bins)
 
