@@ -1,0 +1,40 @@
+"""The shipped default model: loads, is the Segmenter's default, segments the CC0 sample plausibly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.checkpoint import load_checkpoint
+from core.fov import estimate_fov
+from core.imageio import read_image
+from core.resources import default_model_path, sample_image_path
+
+pytestmark = pytest.mark.skipif(not default_model_path().is_file(), reason="default model not shipped yet")
+
+
+def test_shipped_checkpoint_carries_its_metadata() -> None:
+    ckpt = load_checkpoint(default_model_path())
+    assert ckpt.source == "retinaseg"
+    assert 0.05 < ckpt.threshold < 0.95
+    assert ckpt.preprocessing["channels"] == "RGB" and len(ckpt.preprocessing["mean"]) == 3
+    assert "DRIVE training" in ckpt.trained_on
+    validation = ckpt.metrics["validation"]
+    # model selection used held-out *training* images, never test images (DRIVE test ids are 01..20)
+    assert validation["images"] and all(int(name) > 20 for name in validation["images"])
+    card = json.loads(default_model_path().with_suffix(".json").read_text())
+    assert card["threshold"] == pytest.approx(ckpt.threshold)
+
+
+def test_default_model_segments_the_sample_photo_plausibly() -> None:
+    from core.inference import Segmenter
+
+    segmenter = Segmenter(device="cpu")
+    assert segmenter.model_path == default_model_path()
+    image = read_image(sample_image_path())
+    prob = segmenter.predict(image)
+    fov = estimate_fov(image)
+    vessel_fraction = float((prob >= segmenter.threshold)[fov].mean())
+    assert 0.05 <= vessel_fraction <= 0.20
+    assert prob[~fov].max() == 0.0
