@@ -1,0 +1,276 @@
+"""Segmenter: tiled inference equals whole-image inference, reports progress, cancels, handles any image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core import devices
+from core.checkpoint import CheckpointError, load_checkpoint
+from core.inference import (
+    InferenceCancelled,
+    Segmenter,
+    blend_window,
+    iter_tiles,
+    threshold_mask,
+    tile_starts,
+    to_rgb_float,
+)
+from tests.conftest import synthetic_fundus
+
+
+@pytest.fixture
+def segmenter(tiny_checkpoint_path: Path) -> Segmenter:
+    return Segmenter(tiny_checkpoint_path, device="cpu", tile_size=256, overlap=32)
+
+
+def _whole_image_reference(ckpt_path: Path, image: np.ndarray) -> np.ndarray:
+    """The plain recipe: normalise, one forward pass, softmax, vessel channel."""
+    ckpt = load_checkpoint(ckpt_path)
+    model = ckpt.build_model()
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0
+    mean = torch.tensor(ckpt.preprocessing["mean"]).view(1, 3, 1, 1)
+    std = torch.tensor(ckpt.preprocessing["std"]).view(1, 3, 1, 1)
+    with torch.inference_mode():
+        return model((x - mean) / std)["out"].softmax(1)[0, 1].numpy()
+
+
+class Pointwise(torch.nn.Module):
+    """A 1x1 network: each output pixel depends only on its own input pixel."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"out": self.conv(x)}
+
+
+
+
+def _full(image: np.ndarray) -> np.ndarray:
+    return np.ones(image.shape[:2], bool)
+
+
+# --- equivalence -------------------------------------------------------------------------------
+
+def test_single_tile_prediction_equals_a_direct_forward_pass(tiny_checkpoint_path: Path):
+    image = synthetic_fundus(70, 90)
+    seg = Segmenter(tiny_checkpoint_path, device="cpu", tile_size=128, overlap=16)
+    prob = seg.predict(image, fov=_full(image))
+    assert prob.shape == (70, 90) and prob.dtype == np.float32
+    np.testing.assert_allclose(prob, _whole_image_reference(tiny_checkpoint_path, image), atol=1e-4)
+
+
+@pytest.mark.parametrize(("tile", "overlap"), [(32, 0), (32, 8), (48, 15), (64, 31)])
+def test_blending_many_tiles_equals_one_tile_for_a_pointwise_net(tiny_checkpoint_path: Path, tile, overlap):
+    image = synthetic_fundus(77, 101)
+    whole = Segmenter(tiny_checkpoint_path, device="cpu", tile_size=256, overlap=0)
+    tiled = Segmenter(tiny_checkpoint_path, device="cpu", tile_size=tile, overlap=overlap)
+    whole.model = tiled.model = Pointwise()
+    calls: list[tuple[int, int]] = []
+    a = whole.predict(image, fov=_full(image))
+    b = tiled.predict(image, fov=_full(image), progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1][1] > 4, "the image really was split into tiles"
+    np.testing.assert_allclose(b, a, atol=1e-4)
+
+
+def test_blend_weights_cover_every_pixel_with_positive_weight():
+    h, w, tile, overlap = 77, 101, 32, 10
+    total = np.zeros((h, w))
+    for ys, xs in iter_tiles(h, w, tile, overlap):
+        window = blend_window(ys.stop - ys.start, xs.stop - xs.start, overlap)
+        assert window.min() > 0 and window.max() <= 1
+        total[ys, xs] += window
+    assert total.min() > 0
+
+
+@pytest.mark.parametrize("length", [1, 31, 32, 33, 63, 64, 65, 100, 584, 1000])
+@pytest.mark.parametrize(("tile", "overlap"), [(32, 0), (32, 8), (64, 16), (1024, 128)])
+def test_tile_starts_cover_the_length_with_the_requested_overlap(length, tile, overlap):
+    starts = tile_starts(length, tile, overlap)
+    covered = np.zeros(length, bool)
+    for s in starts:
+        assert 0 <= s and (s + tile <= length or (s == 0 and length < tile))
+        covered[s : s + tile] = True
+    assert covered.all()
+    assert starts == sorted(set(starts))
+    for a, b in zip(starts, starts[1:], strict=False):
+        assert a + tile - b >= overlap, "neighbouring tiles overlap by at least `overlap`"
+
+
+# --- progress and cancellation -----------------------------------------------------------------
+
+def test_progress_is_reported_per_tile_and_ends_at_total(tiny_checkpoint_path: Path):
+    image = synthetic_fundus(70, 90)
+    seg = Segmenter(tiny_checkpoint_path, device="cpu", tile_size=32, overlap=8)
+    calls: list[tuple[int, int]] = []
+    seg.predict(image, fov=_full(image), progress=lambda d, t: calls.append((d, t)))
+    total = calls[-1][1]
+    assert total == len(list(iter_tiles(70, 90, 32, 8))) > 1
+    assert [d for d, _ in calls] == list(range(total + 1))
+    assert all(t == total for _, t in calls)
+
+
+@pytest.mark.parametrize("allowed", [0, 1, 3])
+def test_cancel_stops_after_at_most_one_more_tile(tiny_checkpoint_path: Path, allowed: int):
+    image = synthetic_fundus(70, 90)
+    seg = Segmenter(tiny_checkpoint_path, device="cpu", tile_size=32, overlap=8)
+    done: list[int] = []
+    asked = 0
+
+    def should_cancel() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked > allowed
+
+    with pytest.raises(InferenceCancelled):
+        seg.predict(image, fov=_full(image), progress=lambda d, t: done.append(d), should_cancel=should_cancel)
+    assert max(done) == allowed
+
+
+def test_segmenter_is_usable_after_a_cancel(segmenter: Segmenter, fundus: np.ndarray):
+    with pytest.raises(InferenceCancelled):
+        segmenter.predict(fundus, should_cancel=lambda: True)
+    assert segmenter.predict(fundus).shape == fundus.shape[:2]
+
+
+# --- any image ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.full((1, 1, 3), 128, np.uint8),
+        np.random.default_rng(0).integers(0, 255, (5, 7, 3), dtype=np.uint8),
+        synthetic_fundus(33, 47),
+        synthetic_fundus(40, 50)[..., 1],  # gray
+        np.dstack([synthetic_fundus(40, 50), np.full((40, 50), 255, np.uint8)]),  # RGBA
+        (synthetic_fundus(40, 50).astype(np.uint16) * 257),  # 16-bit RGB
+        (synthetic_fundus(40, 50)[..., 0].astype(np.uint16) * 257),  # 16-bit gray
+        synthetic_fundus(40, 50)[..., :1],  # H x W x 1
+    ],
+    ids=["1x1", "5x7", "odd", "gray", "rgba", "rgb16", "gray16", "hw1"],
+)
+def test_any_size_and_kind_of_image_gives_a_probability_map_of_its_size(segmenter: Segmenter, image: np.ndarray):
+    prob = segmenter.predict(image)
+    assert prob.shape == image.shape[:2]
+    assert prob.dtype == np.float32
+    assert np.isfinite(prob).all() and prob.min() >= 0 and prob.max() <= 1
+
+
+def test_16_bit_image_gives_the_same_map_as_its_8_bit_version(segmenter: Segmenter):
+    image = synthetic_fundus(40, 50)
+    np.testing.assert_allclose(segmenter.predict(image.astype(np.uint16) * 257), segmenter.predict(image), atol=1e-4)
+
+
+def test_probability_is_zero_outside_the_fov(segmenter: Segmenter, fundus: np.ndarray):
+    fov = np.zeros(fundus.shape[:2], bool)
+    fov[10:60, 20:90] = True
+    prob = segmenter.predict(fundus, fov=fov)
+    assert (prob[~fov] == 0).all()
+    assert (prob[fov] > 0).any()
+
+
+def test_without_a_fov_the_dark_border_is_excluded(segmenter: Segmenter, fundus: np.ndarray):
+    prob = segmenter.predict(fundus)
+    assert prob[0, 0] == 0 and prob[-1, -1] == 0
+    assert (prob[40:56, 50:62] > 0).all()
+
+
+def test_fov_of_the_wrong_size_is_a_clear_error(segmenter: Segmenter, fundus: np.ndarray):
+    with pytest.raises(ValueError, match=r"FOV mask is 111x96 but the image is 112x96"):
+        segmenter.predict(fundus, fov=np.ones((96, 111), bool))
+
+
+def test_not_an_image_is_a_clear_error(segmenter: Segmenter):
+    with pytest.raises(ValueError, match="gray or colour image"):
+        segmenter.predict(np.zeros((4, 5, 2), np.uint8))
+    with pytest.raises(ValueError):
+        segmenter.predict(np.zeros((0, 5, 3), np.uint8))
+
+
+def test_to_rgb_float_scales_by_bit_depth():
+    assert to_rgb_float(np.full((2, 2), 255, np.uint8)).max() == 1.0
+    assert to_rgb_float(np.full((2, 2, 3), 65535, np.uint16)).max() == 1.0
+    assert to_rgb_float(np.full((2, 2, 4), 0.5, np.float32)).shape == (2, 2, 3)
+
+
+def test_images_are_rescaled_to_the_training_fov_size_and_back(tiny_checkpoint_path: Path):
+    ckpt = load_checkpoint(tiny_checkpoint_path)
+    ckpt.preprocessing["fov_diameter"] = 80
+    seg = Segmenter(checkpoint=ckpt, device="cpu")
+    image = synthetic_fundus(40, 50)
+    fov = _full(image)
+    assert seg.working_scale(fov) == pytest.approx(80 / 50)
+    assert seg.predict(image, fov=fov).shape == (40, 50)
+    ckpt.preprocessing["fov_diameter"] = 55  # within tolerance: no resampling
+    assert seg.working_scale(fov) == 1.0
+
+
+def test_bf16_precision_runs_and_stays_close(tiny_checkpoint_path: Path, fundus: np.ndarray):
+    fp32 = Segmenter(tiny_checkpoint_path, device="cpu").predict(fundus)
+    bf16 = Segmenter(tiny_checkpoint_path, device="cpu", precision="bf16").predict(fundus)
+    assert bf16.dtype == np.float32
+    assert np.abs(bf16 - fp32).max() < 0.1
+
+
+def test_bad_settings_are_refused(tiny_checkpoint_path: Path):
+    with pytest.raises(ValueError, match="precision"):
+        Segmenter(tiny_checkpoint_path, device="cpu", precision="fp8")
+    with pytest.raises(ValueError, match="tile_size"):
+        Segmenter(tiny_checkpoint_path, device="cpu", tile_size=16)
+    with pytest.raises(ValueError, match="overlap"):
+        Segmenter(tiny_checkpoint_path, device="cpu", tile_size=64, overlap=32)
+
+
+def test_missing_default_model_is_a_clear_error(monkeypatch, tmp_path: Path):
+    monkeypatch.setattr("core.inference.default_model_path", lambda: tmp_path / "vessels_unet16.pt")
+    with pytest.raises(CheckpointError, match="default model .* is missing"):
+        Segmenter(device="cpu")
+
+
+def test_threshold_mask():
+    prob = np.array([[0.2, 0.5], [0.7, 0.0]], np.float32)
+    assert threshold_mask(prob, 0.5).tolist() == [[False, True], [True, False]]
+    with pytest.raises(ValueError, match="threshold"):
+        threshold_mask(prob, 1.5)
+
+
+# --- devices -----------------------------------------------------------------------------------
+
+def _machine(monkeypatch, cuda: bool, mps: bool = False) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *_: "Fake GPU 9000")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
+def test_auto_picks_cpu_without_cuda_or_mps(monkeypatch, tiny_checkpoint_path: Path):
+    _machine(monkeypatch, cuda=False)
+    assert devices.resolve_device("auto") == torch.device("cpu")
+    seg = Segmenter(tiny_checkpoint_path)  # device="auto"
+    assert seg.device.type == "cpu" and seg.device_name == "CPU"
+
+
+def test_auto_picks_cuda_when_available(monkeypatch):
+    _machine(monkeypatch, cuda=True, mps=True)
+    assert devices.available_devices()["cuda"] == "CUDA (Fake GPU 9000)"
+    assert devices.resolve_device("auto") == torch.device("cuda")
+    assert devices.resolve_device(None) == torch.device("cuda")  # type: ignore[arg-type]
+
+
+def test_auto_picks_mps_before_cpu(monkeypatch):
+    _machine(monkeypatch, cuda=False, mps=True)
+    assert devices.resolve_device("auto") == torch.device("mps")
+
+
+def test_named_devices(monkeypatch):
+    _machine(monkeypatch, cuda=False)
+    assert devices.resolve_device("CPU") == torch.device("cpu")
+    with pytest.raises(ValueError, match="not available on this machine"):
+        devices.resolve_device("cuda")
+    with pytest.raises(ValueError, match="unknown device"):
+        devices.resolve_device("tpu")
