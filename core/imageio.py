@@ -18,6 +18,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 #: Largest accepted image, in pixels (a 12000 x 12000 fundus mosaic fits; bombs do not).
 MAX_PIXELS = 150_000_000
+#: Formats that keep 16-bit gray values (PPM covers .pgm).
+SIXTEEN_BIT_FORMATS = ("PNG", "TIFF", "PPM")
 READABLE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ppm", ".pgm", ".pbm", ".pnm")
 
 
@@ -71,7 +73,9 @@ def read_image(path: str | os.PathLike[str], mode: str | None = "RGB", max_pixel
         raise ImageReadError(f"{p}: file is empty")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Our own max_pixels check below is the limit. Pillow warns from 89 MP on, which would
+            # refuse the 12000 x 12000 mosaics MAX_PIXELS admits; its hard error (179 MP) still applies.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(p) as img:
                 w, h = img.size
                 if w <= 0 or h <= 0:
@@ -132,6 +136,9 @@ def write_image(path: str | os.PathLike[str], array: np.ndarray, overwrite: bool
     fmt = Image.registered_extensions().get(p.suffix.lower())
     if fmt is None:
         raise ImageWriteError(f"{p}: unknown image format {p.suffix!r}")
+    if arr.dtype == np.uint16 and fmt not in SIXTEEN_BIT_FORMATS:
+        # GIF and WebP would silently squash the values to 8 bits.
+        raise ImageWriteError(f"{p}: {fmt} cannot store 16-bit images; use .png or .tif")
     if fmt == "JPEG" and img.mode == "RGBA":
         img = img.convert("RGB")
     folder = p.parent if str(p.parent) else Path(".")
