@@ -1,0 +1,113 @@
+"""main(): QApplication, an excepthook that shows a dialog instead of dying, settings, CLI arguments.
+
+    retinaseg-gui [IMAGE_OR_FOLDER] [--model PATH] [--device auto|cpu|cuda|mps]
+                  [--segment] [--screenshot OUT.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from gui.main_window import MainWindow
+from gui.settings import APPLICATION, ORGANIZATION, AppSettings
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="retinaseg-gui", description="Review retinal vessel segmentations.")
+    p.add_argument("image", nargs="?", help="image file or folder of images to open")
+    p.add_argument("--model", help="model checkpoint to use instead of the default model")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="compute device (default: as last time)")
+    p.add_argument("--segment", action="store_true", help="segment the image once it is open")
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="save a screenshot of the window and exit (after --segment finishes, if given)")
+    args = p.parse_args(list(argv) if argv is not None else None)
+    if (args.segment or args.screenshot) and not args.image:
+        p.error("--segment and --screenshot need an IMAGE to open")
+    return args
+
+
+def install_excepthook(window_getter) -> None:  # noqa: ANN001
+    """Uncaught exceptions on the GUI thread become a dialog; the app keeps running."""
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(text)
+        if issubclass(kind, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        box = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error",
+                          f"Something went wrong: {value}\n\nThe app is still running; "
+                          "please report this with the details below.", QMessageBox.StandardButton.Ok,
+                          window_getter())
+        box.setDetailedText(text)
+        box.open()
+
+    sys.excepthook = hook
+
+
+class ScreenshotRun:
+    """--segment / --screenshot: open, optionally segment, grab the window, exit with a status."""
+
+    def __init__(self, app: QApplication, window: MainWindow, out: str | None, segment: bool) -> None:
+        self.app, self.window, self.out, self.segment = app, window, out, segment
+        self.exit_code = 0
+
+    def start(self, opened: bool) -> None:
+        if not opened:
+            self.finish(False, self.window.last_error or "could not open the image")
+            return
+        if self.segment:
+            self.window.segmentFinished.connect(self.finish)
+            if self.window.segment() is None:
+                return  # segment() already reported and emitted segmentFinished(False, …)
+        elif self.out:
+            QTimer.singleShot(300, lambda: self.finish(True, ""))
+
+    def finish(self, ok: bool, message: str) -> None:
+        if not ok:
+            print(f"retinaseg-gui: {message}", file=sys.stderr)
+            self.exit_code = 1
+            self.app.exit(1)
+            return
+        if self.out is None:
+            return  # --segment alone: stay open showing the result
+        QTimer.singleShot(200, self._grab)  # let the overlay paint first
+
+    def _grab(self) -> None:
+        out = Path(self.out)  # type: ignore[arg-type]
+        if not self.window.grab().save(str(out)):
+            print(f"retinaseg-gui: cannot write the screenshot {out}", file=sys.stderr)
+            self.exit_code = 1
+        else:
+            print(f"screenshot saved to {out}")
+        self.app.exit(self.exit_code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv if argv is not None else sys.argv[1:])
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "retinaseg-gui"])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("RetinaSeg")
+    window = MainWindow(AppSettings(), model_path=args.model, device=args.device, headless=bool(args.screenshot))
+    install_excepthook(lambda: window)
+    app.aboutToQuit.connect(window.shutdown)
+    window.show()
+    run = ScreenshotRun(app, window, args.screenshot, args.segment)
+    if args.image:
+        QTimer.singleShot(0, lambda: run.start(window.open_path(args.image)))
+    code = app.exec()
+    window.shutdown()
+    return code or run.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

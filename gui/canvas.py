@@ -1,0 +1,261 @@
+"""ImageCanvas: a QGraphicsView showing one document's image with its overlays.
+
+Layers (bottom to top): image, probability heat map, vessel mask, FOV outline. Wheel zooms around
+the cursor; the middle button, or the left button while Space is held, pans; the left button alone
+is left free for the drawing tools of issue 5.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QKeyEvent,
+    QMouseEvent,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+
+from gui.document import ImageDocument
+from gui.overlay import fov_outline, heat_to_qimage, image_to_qimage, mask_to_qimage
+from gui.overlay_style import OverlayStyle
+
+MIN_ZOOM = 1 / 64
+MAX_ZOOM = 64.0
+WHEEL_STEP = 1.25
+
+
+class ImageCanvas(QGraphicsView):
+    #: image pixel under the cursor (-1, -1 when outside the image)
+    cursorMoved = Signal(int, int)
+    zoomChanged = Signal(float)
+
+    def __init__(self, style: OverlayStyle, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.overlay_style = style
+        self.document: ImageDocument | None = None
+        self.setScene(QGraphicsScene(self))
+        self.setBackgroundBrush(QBrush(QColor(32, 32, 32)))
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._image_item = QGraphicsPixmapItem()
+        self._heat_item = QGraphicsPixmapItem()
+        self._mask_item = QGraphicsPixmapItem()
+        self._fov_item = QGraphicsPathItem()
+        pen = QPen(QColor(255, 220, 0), 1.5)
+        pen.setCosmetic(True)  # the same width on screen at any zoom
+        pen.setStyle(Qt.PenStyle.DashLine)
+        self._fov_item.setPen(pen)
+        for z, item in enumerate((self._image_item, self._heat_item, self._mask_item, self._fov_item)):
+            item.setZValue(z)
+            self.scene().addItem(item)
+        self._space_down = False
+        self._pan_from: QPoint | None = None
+        self._fit_on_resize = True
+        style.changed.connect(self._on_style_changed)
+
+    # document ------------------------------------------------------------------------------
+    def set_document(self, doc: ImageDocument | None) -> None:
+        if self.document is not None:
+            for signal, slot in self._doc_connections():
+                signal.disconnect(slot)
+        self.document = doc
+        if doc is None:
+            for item in (self._image_item, self._heat_item, self._mask_item):
+                item.setPixmap(QPixmap())
+            self._fov_item.setPath(QPainterPath())
+            return
+        for signal, slot in self._doc_connections():
+            signal.connect(slot)
+        self._image_item.setPixmap(QPixmap.fromImage(image_to_qimage(doc.image)))
+        self.scene().setSceneRect(QRectF(0, 0, doc.width, doc.height))
+        self._refresh_heat()
+        self._refresh_mask()
+        self._refresh_fov()
+        self.fit_to_window()
+
+    def _doc_connections(self) -> list:
+        d = self.document
+        assert d is not None
+        return [(d.predictionChanged, self._refresh_heat), (d.maskChanged, self._on_mask_changed),
+                (d.fovChanged, self._refresh_fov)]
+
+    # layers ---------------------------------------------------------------------------------
+    def _on_style_changed(self, names: set) -> None:
+        if names & {"show_heat", "heatmap", "heat_opacity"}:
+            self._refresh_heat()
+        if names & {"show_mask", "mask_color", "mask_opacity"}:
+            self._refresh_mask()
+        if "show_fov" in names:
+            self._fov_item.setVisible(self.overlay_style.values.show_fov)
+
+    def _refresh_heat(self) -> None:
+        v = self.overlay_style.values
+        d = self.document
+        if d is None or d.probability_u8 is None or not v.show_heat:
+            self._heat_item.setVisible(False)
+            self._heat_item.setPixmap(QPixmap())
+            return
+        self._heat_item.setPixmap(QPixmap.fromImage(heat_to_qimage(d.probability_u8, v.heatmap, v.heat_opacity)))
+        self._heat_item.setVisible(True)
+
+    def _on_mask_changed(self, rect: QRect) -> None:
+        # Issue 5 will repaint only ``rect`` for brush strokes; predictions and thresholds change it all.
+        self._refresh_mask()
+
+    def _refresh_mask(self) -> None:
+        v = self.overlay_style.values
+        d = self.document
+        if d is None or d.mask is None or not v.show_mask:
+            self._mask_item.setVisible(False)
+            self._mask_item.setPixmap(QPixmap())
+            return
+        self._mask_item.setPixmap(QPixmap.fromImage(mask_to_qimage(d.mask, self.overlay_style.mask_qcolor,
+                                                                   v.mask_opacity)))
+        self._mask_item.setVisible(True)
+
+    def _refresh_fov(self) -> None:
+        path = QPainterPath()
+        d = self.document
+        if d is not None and d.fov is not None:
+            pts = fov_outline(d.fov)
+            if len(pts):
+                path.addPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in pts]))
+                path.closeSubpath()
+        self._fov_item.setPath(path)
+        self._fov_item.setVisible(self.overlay_style.values.show_fov)
+
+    def mask_layer_visible(self) -> bool:
+        return self._mask_item.isVisible() and not self._mask_item.pixmap().isNull()
+
+    def heat_layer_visible(self) -> bool:
+        return self._heat_item.isVisible() and not self._heat_item.pixmap().isNull()
+
+    def fov_layer_visible(self) -> bool:
+        return self._fov_item.isVisible() and not self._fov_item.path().isEmpty()
+
+    # zoom -----------------------------------------------------------------------------------
+    @property
+    def zoom(self) -> float:
+        return float(self.transform().m11())
+
+    def set_zoom(self, factor: float, anchor: QGraphicsView.ViewportAnchor | None = None) -> None:
+        factor = min(MAX_ZOOM, max(MIN_ZOOM, factor))
+        old = self.transformationAnchor()
+        if anchor is not None:
+            self.setTransformationAnchor(anchor)
+        self.scale(factor / self.zoom, factor / self.zoom)
+        self.setTransformationAnchor(old)
+        # Pixels stay crisp when zoomed in; downscaled images are smoothed.
+        mode = Qt.TransformationMode.FastTransformation if factor >= 1 else Qt.TransformationMode.SmoothTransformation
+        self._image_item.setTransformationMode(mode)
+        self.zoomChanged.emit(self.zoom)
+
+    def fit_to_window(self) -> None:
+        self._fit_on_resize = True
+        if self.document is None:
+            return
+        view = self.viewport().rect()
+        if view.width() < 2 or view.height() < 2:
+            return
+        factor = min(view.width() / self.document.width, view.height() / self.document.height) * 0.98
+        self.set_zoom(factor)
+        self.centerOn(self._image_item)
+
+    def zoom_100(self) -> None:
+        self._fit_on_resize = False
+        self.set_zoom(1.0, QGraphicsView.ViewportAnchor.AnchorViewCenter)
+
+    def zoom_by(self, steps: float) -> None:
+        self._fit_on_resize = False
+        self.set_zoom(self.zoom * WHEEL_STEP ** steps, QGraphicsView.ViewportAnchor.AnchorViewCenter)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        steps = event.angleDelta().y() / 120.0
+        if steps and self.document is not None:
+            self._fit_on_resize = False
+            self.set_zoom(self.zoom * WHEEL_STEP ** steps)  # AnchorUnderMouse keeps the cursor's pixel
+        event.accept()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001
+        super().resizeEvent(event)
+        if self._fit_on_resize:
+            self.fit_to_window()
+
+    # pan and cursor -------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = False
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space_down):
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position().toPoint()
+        if self._pan_from is not None:
+            delta = pos - self._pan_from
+            self._pan_from = pos
+            self._fit_on_resize = False
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+        else:
+            super().mouseMoveEvent(event)
+        self._emit_cursor(pos)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
+            self._pan_from = None
+            if self._space_down:
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            else:
+                self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802, ANN001
+        self.cursorMoved.emit(-1, -1)
+        super().leaveEvent(event)
+
+    def image_pixel_at(self, view_pos: QPoint) -> tuple[int, int]:
+        """Image pixel under a viewport position, or (-1, -1) outside the image."""
+        if self.document is None:
+            return -1, -1
+        p = self.mapToScene(view_pos)
+        x, y = int(np.floor(p.x())), int(np.floor(p.y()))
+        if 0 <= x < self.document.width and 0 <= y < self.document.height:
+            return x, y
+        return -1, -1
+
+    def _emit_cursor(self, pos: QPoint) -> None:
+        self.cursorMoved.emit(*self.image_pixel_at(pos))

@@ -1,0 +1,45 @@
+"""Dialogs that never block the event loop (the worker keeps reporting while they are open)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+
+def open_message(parent: QWidget | None, title: str, text: str,
+                 icon: QMessageBox.Icon = QMessageBox.Icon.Warning, details: str = "") -> QMessageBox:
+    """Show a window-modal message box without blocking (QMessageBox.open, not exec)."""
+    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+    if details:
+        box.setDetailedText(details)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.open()
+    return box
+
+
+def format_card(card: dict[str, Any]) -> str:
+    """A model card as readable plain text: what it is, what it was trained on, how well it did."""
+    lines = []
+    arch = card.get("arch") or {}
+    lines.append(f"File: {card.get('path') or 'default model'}")
+    if arch:
+        lines.append("Architecture: UNet(" + ", ".join(f"{k}={v}" for k, v in arch.items()) + ")")
+    if card.get("parameters"):
+        lines.append(f"Parameters: {int(card['parameters']):,}")
+    lines.append(f"Trained on: {card.get('trained_on', 'unknown')}")
+    if card.get("threshold") is not None:
+        lines.append(f"Default threshold: {float(card['threshold']):.3f}")
+    metrics = card.get("metrics") or {}
+    if metrics:
+        lines.append("Metrics:")
+        for k, v in metrics.items():
+            lines.append(f"  {k}: {v:.4f}" if isinstance(v, float) else f"  {k}: {v}")
+    pre = card.get("preprocessing") or {}
+    if pre:
+        lines.append("Preprocessing: " + ", ".join(f"{k}={v}" for k, v in pre.items()))
+    if card.get("source") and card.get("source") != "retinaseg":
+        lines.append(f"Format: {card['source']}")
+    return "\n".join(lines)

@@ -1,0 +1,455 @@
+"""MainWindow: composition of canvas, controls, menus and status bar around the inference controller.
+
+The window holds no model logic: documents (gui.document) hold the data, the controller (gui.workers)
+runs inference in its thread, widgets show one concern each.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+
+from core.imageio import READABLE_SUFFIXES, ImageReadError, is_image_file
+from core.resources import default_model_path
+from gui.canvas import ImageCanvas
+from gui.dialogs import format_card, open_message
+from gui.document import ImageDocument, PredictionInfo
+from gui.inference_service import InferenceService, SegmentResult, model_display_name
+from gui.overlay_style import OverlayStyle
+from gui.session import ImageSession
+from gui.settings import AppSettings
+from gui.status import StatusPanel
+from gui.widgets.overlay_controls import OverlayControls
+from gui.widgets.threshold import ThresholdControl
+from gui.workers import InferenceController
+
+DEVICES = (("auto", "Auto"), ("cuda", "CUDA"), ("mps", "Apple MPS"), ("cpu", "CPU"))
+PROBE_DELAY_MS = 250
+IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in READABLE_SUFFIXES) + ");;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    #: a segmentation ended: (success, message); used by --segment --screenshot and tests
+    segmentFinished = Signal(bool, str)
+    #: an error was reported to the user (dialog or, in headless mode, stderr)
+    errorShown = Signal(str)
+    modelChanged = Signal(str)
+    devicesKnown = Signal(object)
+
+    def __init__(self, settings: AppSettings | None = None, service: InferenceService | None = None,
+                 model_path: str | None = None, device: str | None = None, headless: bool = False) -> None:
+        super().__init__()
+        self.settings = settings or AppSettings()
+        self.headless = headless  # report errors on stderr instead of dialogs (--screenshot runs)
+        self.last_error = ""
+        self.model_path: str | None = model_path or self.settings.model_path or None
+        self.device = device or self.settings.device
+        self.devices: dict[str, str] | None = None  # None until probed in the worker
+        self._model_requests: dict[int, tuple[str, str | None]] = {}
+        self._pending: dict[int, ImageDocument] = {}
+        self._card_cache: dict[str | None, dict[str, Any]] = {}
+
+        self.overlay_style = OverlayStyle(self)
+        self.overlay_style.restore(self.settings.overlay())
+        self.session = ImageSession(self)
+        self.controller = InferenceController(service, self)
+        self.canvas = ImageCanvas(self.overlay_style, self)
+        self.setCentralWidget(self.canvas)
+        self.threshold = ThresholdControl()
+        self.overlay_controls = OverlayControls(self.overlay_style)
+        self._build_dock()
+        self.status = StatusPanel(self.statusBar())
+        self._build_actions()
+        self._build_menus()
+        self._connect()
+        self.setAcceptDrops(True)
+        self.resize(1280, 860)
+        if (geometry := self.settings.geometry()) is not None:
+            self.restoreGeometry(geometry)
+        self._show_document(None)
+        self._shown_once = False
+
+    # construction ----------------------------------------------------------------------------
+    def _build_dock(self) -> None:
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.addWidget(self.threshold)
+        layout.addWidget(self.overlay_controls)
+        layout.addStretch(1)
+        dock = QDockWidget("Overlay", self)
+        dock.setObjectName("overlay_dock")
+        dock.setWidget(panel)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+
+    def _action(self, text: str, slot: Any = None, shortcut: Any = None, tip: str = "",
+                checkable: bool = False) -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+        a.setCheckable(checkable)
+        if slot is not None:
+            (a.toggled if checkable else a.triggered).connect(slot)
+        return a
+
+    def _build_actions(self) -> None:
+        A = self._action  # noqa: N806
+        self.act_open = A("&Open Image…", self._ask_open_file, QKeySequence.StandardKey.Open)
+        self.act_open_folder = A("Open &Folder…", self._ask_open_folder, "Ctrl+Shift+O")
+        self.act_next = A("&Next Image", lambda: self.step(1), QKeySequence.StandardKey.MoveToNextPage)
+        self.act_prev = A("&Previous Image", lambda: self.step(-1), QKeySequence.StandardKey.MoveToPreviousPage)
+        self.act_quit = A("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_segment = A("&Segment", self.segment, "Ctrl+R", "Find the vessels in this image (Ctrl+R)")
+        self.act_cancel = A("&Cancel", self.cancel_segmentation, "Esc", "Stop the running segmentation")
+        self.act_fit = A("&Fit to Window", self.canvas.fit_to_window, "Ctrl+0")
+        self.act_100 = A("&Actual Pixels (100 %)", self.canvas.zoom_100, "Ctrl+1")
+        self.act_zoom_in = A("Zoom &In", lambda: self.canvas.zoom_by(1), QKeySequence.StandardKey.ZoomIn)
+        self.act_zoom_out = A("Zoom O&ut", lambda: self.canvas.zoom_by(-1), QKeySequence.StandardKey.ZoomOut)
+        v = self.overlay_style.values
+        self.act_show_mask = A("Vessel &Mask", lambda on: self.overlay_style.update(show_mask=on), "M",
+                               checkable=True)
+        self.act_show_heat = A("&Probability Map", lambda on: self.overlay_style.update(show_heat=on), "H",
+                               checkable=True)
+        self.act_show_fov = A("&FOV Outline", lambda on: self.overlay_style.update(show_fov=on), "F",
+                              checkable=True)
+        self.act_show_mask.setChecked(v.show_mask)
+        self.act_show_heat.setChecked(v.show_heat)
+        self.act_show_fov.setChecked(v.show_fov)
+        self.act_card = A("Show Model &Card…", self.show_model_card)
+        self.act_load_model = A("&Load Checkpoint…", self._ask_load_model)
+        self.act_default_model = A("Use &Default Model", self.use_default_model)
+        self.device_group = QActionGroup(self)
+        self.device_actions: dict[str, QAction] = {}
+        for name, label in DEVICES:
+            a = A(label, checkable=True)
+            a.setData(name)
+            a.setEnabled(name in ("auto", "cpu"))
+            if name in ("cuda", "mps"):
+                a.setText(f"{label} (checking…)")
+            self.device_group.addAction(a)
+            self.device_actions[name] = a
+        self.device_actions.get(self.device, self.device_actions["auto"]).setChecked(True)
+        self.device_group.triggered.connect(lambda a: self.set_device(a.data()))
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        m.addActions([self.act_open, self.act_open_folder])
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        m.addSeparator()
+        m.addActions([self.act_prev, self.act_next])
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = bar.addMenu("&View")
+        m.addActions([self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out])
+        m.addSeparator()
+        m.addActions([self.act_show_mask, self.act_show_heat, self.act_show_fov])
+        m = bar.addMenu("&Segment")
+        m.addActions([self.act_segment, self.act_cancel])
+        m = bar.addMenu("&Device")
+        m.addActions(self.device_group.actions())
+        m = bar.addMenu("&Model")
+        m.addActions([self.act_card, self.act_load_model, self.act_default_model])
+        tb = self.addToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.addActions([self.act_open, self.act_prev, self.act_next])
+        tb.addSeparator()
+        tb.addActions([self.act_segment, self.act_cancel])
+        tb.addSeparator()
+        tb.addActions([self.act_fit, self.act_100])
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.progress.connect(lambda _rid, done, total: self.status.set_progress(done, total))
+        c.finished.connect(self._on_segmented)
+        c.failed.connect(self._on_segment_failed)
+        c.cancelled.connect(self._on_segment_cancelled)
+        c.notice.connect(self._on_notice)
+        c.busyChanged.connect(self._on_busy)
+        c.devicesFound.connect(self._on_devices)
+        c.modelChecked.connect(self._on_model_checked)
+        c.modelFailed.connect(self._on_model_failed)
+        self.status.cancel.clicked.connect(self.cancel_segmentation)
+        self.session.currentChanged.connect(self._show_document)
+        self.canvas.cursorMoved.connect(self._on_cursor)
+        self.canvas.zoomChanged.connect(self.status.show_zoom)
+        self.overlay_style.changed.connect(self._sync_overlay_actions)
+        self._on_busy(False)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            # torch is imported (in the worker) only once the window has been painted
+            QTimer.singleShot(PROBE_DELAY_MS, self.controller.probe_devices)
+
+    # opening -----------------------------------------------------------------------------------
+    def open_path(self, path: str | os.PathLike[str]) -> bool:
+        """Open an image file, or a folder as an image list. Errors become a dialog; returns success."""
+        p = Path(path)
+        try:
+            if p.is_dir():
+                self.session.open_folder(p)
+            else:
+                self.session.open_files([p])
+        except (ImageReadError, ValueError, OSError) as exc:
+            self.report_error("Cannot open", str(exc))
+            if not p.exists():
+                self.settings.remove_recent(p)
+            return False
+        self.settings.add_recent(p)
+        self.settings.last_dir = str(p if p.is_dir() else p.parent)
+        return True
+
+    def open_paths(self, paths: list[Path]) -> bool:
+        """Several dropped files become an image list."""
+        images = [p for p in paths if p.is_file() and is_image_file(p)]
+        if len(paths) == 1:
+            return self.open_path(paths[0])
+        try:
+            self.session.open_files(images)
+        except (ImageReadError, ValueError) as exc:
+            self.report_error("Cannot open", str(exc))
+            return False
+        return True
+
+    def step(self, delta: int) -> None:
+        try:
+            self.session.step(delta)
+        except ImageReadError as exc:
+            self.report_error("Cannot open", str(exc))
+
+    def _ask_open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.last_dir, IMAGE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def _ask_open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open folder of images", self.settings.last_dir)
+        if path:
+            self.open_path(path)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.settings.recent_files()
+        for f in files:
+            self.recent_menu.addAction(f, lambda f=f: self.open_path(f))
+        if files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear List", self.settings.clear_recent)
+        else:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        urls = event.mimeData().urls()
+        if urls and all(u.isLocalFile() for u in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    def _show_document(self, doc: ImageDocument | None) -> None:
+        self.canvas.set_document(doc)
+        self.threshold.set_document(doc)
+        self.status.show_size(doc.width, doc.height) if doc else self.status.show_size(0, 0)
+        n, i = len(self.session.paths), self.session.index
+        title = "RetinaSeg"
+        if doc is not None:
+            title = f"{doc.name} ({i + 1}/{n}) — RetinaSeg" if n > 1 else f"{doc.name} — RetinaSeg"
+        self.setWindowTitle(title)
+        self.act_prev.setEnabled(self.session.can_step_back)
+        self.act_next.setEnabled(self.session.can_step_forward)
+        self._on_busy(self.controller.busy)
+
+    @property
+    def document(self) -> ImageDocument | None:
+        return self.session.current
+
+    # segmentation --------------------------------------------------------------------------------
+    def segment(self) -> int | None:
+        """Segment the current image in the worker; returns the request id (None if nothing started)."""
+        doc = self.document
+        if doc is None:
+            self.statusBar().showMessage("Open an image first", 4000)
+            return None
+        if self.model_path is None and not default_model_path().is_file():
+            self._fail_now(f"No model to segment with: the default model {default_model_path()} is missing.\n"
+                           "Load a checkpoint with Model > Load Checkpoint…")
+            return None
+        rid = self.controller.segment(doc.image, doc.fov, self.model_path, self.device)
+        self._pending = {rid: doc}
+        self.status.start_progress("preparing…")  # the first run also imports torch and loads the model
+        self.statusBar().showMessage(f"Segmenting {doc.name}…")
+        return rid
+
+    def cancel_segmentation(self) -> None:
+        if self.controller.busy:
+            self.controller.cancel()
+
+    def _on_busy(self, busy: bool) -> None:
+        self.act_segment.setEnabled(not busy and self.document is not None)
+        self.act_cancel.setEnabled(busy)
+        if not busy:
+            self.status.stop_progress()
+
+    def _on_segmented(self, result: SegmentResult) -> None:
+        doc = self._pending.pop(result.request_id, None)
+        if doc is None:
+            return
+        info = PredictionInfo(result.model_name, result.device_name, result.seconds)
+        doc.set_prediction(result.probability, fov=result.fov, threshold=result.threshold, info=info,
+                           probability_u8=result.probability_u8)
+        self.status.show_device(result.device_name)
+        self.statusBar().showMessage(
+            f"Segmented {doc.name} in {result.seconds:.1f} s on {result.device_name} with {result.model_name}", 10000)
+        self.segmentFinished.emit(True, "")
+
+    def _on_segment_failed(self, rid: int, message: str) -> None:
+        self._pending.pop(rid, None)
+        self.report_error("Segmentation failed", message)
+        self.segmentFinished.emit(False, message)
+
+    def _fail_now(self, message: str) -> None:
+        self.report_error("Cannot segment", message)
+        self.segmentFinished.emit(False, message)
+
+    def _on_segment_cancelled(self, rid: int) -> None:
+        self._pending.pop(rid, None)
+        self.statusBar().showMessage("Segmentation cancelled", 5000)
+        self.segmentFinished.emit(False, "cancelled")
+
+    def _on_notice(self, _rid: int, text: str) -> None:
+        """The GPU failed and the worker moved to the CPU: say so, and stay on the CPU."""
+        self.set_device("cpu")
+        self.report_error("GPU failed: using the CPU", text, QMessageBox.Icon.Information)
+
+    # devices --------------------------------------------------------------------------------------
+    def _on_devices(self, found: dict[str, str]) -> None:
+        self.devices = dict(found)
+        for name, label in DEVICES:
+            a = self.device_actions[name]
+            if name in ("cuda", "mps"):
+                a.setText(found.get(name, f"{label} (not available)"))
+            a.setEnabled(name == "auto" or name in found)
+        if self.device not in found and self.device != "auto":
+            self.statusBar().showMessage(f"{self.device} is not available here: using Auto", 8000)
+            self.set_device("auto")
+        self._show_device_choice()
+        self.devicesKnown.emit(self.devices)
+
+    def set_device(self, name: str) -> None:
+        self.device = name
+        self.settings.device = name
+        action = self.device_actions.get(name)
+        if action is not None and not action.isChecked():
+            action.setChecked(True)
+        self._show_device_choice()
+
+    def _show_device_choice(self) -> None:
+        if self.device == "auto" and self.devices is not None:
+            best = next((self.devices[d] for d in ("cuda", "mps", "cpu") if d in self.devices), "CPU")
+            self.status.show_device(f"Auto ({best})")
+        elif self.devices is not None:
+            self.status.show_device(self.devices.get(self.device, self.device))
+        else:
+            self.status.show_device(self.device)
+
+    # model ------------------------------------------------------------------------------------------
+    def load_model(self, path: str) -> int:
+        """Validate ``path`` in the worker; it becomes the model only if valid (see _on_model_checked)."""
+        rid = self.controller.check_model(path)
+        self._model_requests[rid] = ("load", path)
+        self.statusBar().showMessage(f"Checking {Path(path).name}…")
+        return rid
+
+    def use_default_model(self) -> None:
+        self.model_path = None
+        self.settings.model_path = ""
+        self.statusBar().showMessage(f"Model: {model_display_name(None)}", 5000)
+        self.modelChanged.emit("")
+
+    def show_model_card(self) -> None:
+        card = self._card_cache.get(self.model_path)
+        if card is not None:
+            self._show_card(card)
+            return
+        rid = self.controller.check_model(self.model_path)
+        self._model_requests[rid] = ("show", self.model_path)
+
+    def _ask_load_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load model checkpoint", self.settings.last_dir,
+                                              "Checkpoints (*.pt *.pth *.ckpt *.safetensors);;All files (*)")
+        if path:
+            self.load_model(path)
+
+    def _on_model_checked(self, rid: int, card: dict[str, Any]) -> None:
+        purpose, path = self._model_requests.pop(rid, ("", None))
+        self._card_cache[path] = card
+        if purpose == "load":
+            self.model_path = path
+            self.settings.model_path = path or ""
+            self.statusBar().showMessage(f"Model: {model_display_name(path)} (next segmentation uses it)", 8000)
+            self.modelChanged.emit(path or "")
+        elif purpose == "show":
+            self._show_card(card)
+
+    def _on_model_failed(self, rid: int, message: str) -> None:
+        purpose, path = self._model_requests.pop(rid, ("", None))
+        current = model_display_name(self.model_path)
+        if purpose == "load":
+            self.report_error("Cannot load model", f"{message}\n\nThe current model ({current}) stays in use.")
+        else:
+            self.report_error("No model card", message)
+
+    def _show_card(self, card: dict[str, Any]) -> None:
+        open_message(self, "Model card", format_card(card), QMessageBox.Icon.Information)
+
+    # feedback ---------------------------------------------------------------------------------------
+    def report_error(self, title: str, message: str, icon: QMessageBox.Icon = QMessageBox.Icon.Warning) -> None:
+        """Tell the user (dialog, or stderr when headless); the app stays usable."""
+        self.last_error = message
+        self.statusBar().showMessage(message.splitlines()[0] if message else title, 10000)
+        if self.headless:
+            print(f"retinaseg-gui: {title}: {message}", file=sys.stderr)
+        else:
+            open_message(self, title, message, icon)
+        self.errorShown.emit(message)
+
+    def _on_cursor(self, x: int, y: int) -> None:
+        doc = self.document
+        self.status.pixel.setText(doc.describe_pixel(x, y) if doc is not None and x >= 0 else "")
+
+    def _sync_overlay_actions(self, _names: set) -> None:
+        v = self.overlay_style.values
+        for action, on in ((self.act_show_mask, v.show_mask), (self.act_show_heat, v.show_heat),
+                           (self.act_show_fov, v.show_fov)):
+            if action.isChecked() != on:
+                action.setChecked(on)
+
+    # closing ------------------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Cancel inference and wait for the worker thread (idempotent)."""
+        self.controller.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.controller.busy:
+            self.statusBar().showMessage("Stopping the segmentation…")
+        self.settings.set_geometry(self.saveGeometry())
+        self.settings.set_overlay(self.overlay_style.to_strings())
+        self.settings.sync()
+        self.shutdown()
+        event.accept()

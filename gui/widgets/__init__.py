@@ -1,0 +1,1 @@
+"""Small widgets, one concern each; each shows one model attribute and updates it."""

@@ -1,0 +1,109 @@
+"""GUI fixtures: isolated settings, image files on disk, fake segmenters, a main window on the tiny model."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from core.imageio import write_image
+from gui.inference_service import InferenceService
+from gui.settings import AppSettings
+from tests.conftest import synthetic_fundus
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> AppSettings:
+    return AppSettings.from_file(tmp_path / "settings.ini")
+
+
+@pytest.fixture
+def image_file(tmp_path: Path) -> Path:
+    return write_image(tmp_path / "eye.png", synthetic_fundus(96, 112))
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    write_image(folder / "a.png", synthetic_fundus(96, 112, seed=1))
+    write_image(folder / "b.png", synthetic_fundus(80, 80, seed=2))
+    (folder / "c_broken.png").write_bytes(b"not a png at all")
+    return folder
+
+
+class FakeSegmenter:
+    """Segmenter stand-in: ``tiles`` steps of ``delay`` seconds, cooperative cancel, optional GPU failure."""
+
+    def __init__(self, model_path: str | None, device: str, tiles: int = 4, delay: float = 0.0,
+                 fail_on_gpu: bool = False, names: dict[str, str] | None = None) -> None:
+        names = names or {"cpu": "CPU"}
+        kind = device if device != "auto" else ("cuda" if "cuda" in names else "cpu")
+        self.device = SimpleNamespace(type=kind)
+        self.device_name = names.get(kind, kind.upper())
+        self.threshold = 0.5
+        self.tiles, self.delay, self.fail_on_gpu = tiles, delay, fail_on_gpu
+        self.started = threading.Event()
+
+    def predict(self, image, fov=None, progress=None, should_cancel=None):  # noqa: ANN001, ANN201
+        from core.inference import DeviceFailure, InferenceCancelled
+
+        self.started.set()
+        if self.fail_on_gpu and self.device.type != "cpu":
+            raise DeviceFailure("CUDA (Fake GPU) ran out of memory; try the CPU")
+        h, w = image.shape[:2]
+        for done in range(self.tiles + 1):
+            if done and should_cancel is not None and should_cancel():
+                raise InferenceCancelled("segmentation cancelled")
+            if progress is not None:
+                progress(done, self.tiles)
+            if done < self.tiles:
+                time.sleep(self.delay)
+        yy, xx = np.mgrid[0:h, 0:w]
+        return ((xx + yy) / (h + w)).astype(np.float32)  # a smooth ramp: thresholds give predictable masks
+
+
+class FakeService(InferenceService):
+    """InferenceService around FakeSegmenter, with made-up devices; counts network runs."""
+
+    def __init__(self, devices: dict[str, str] | None = None, **fake_args: object) -> None:
+        self.device_names = devices or {"cpu": "CPU"}
+        self.created: list[tuple[str | None, str]] = []
+        self.runs = 0
+
+        def factory(model_path, device, _ckpt):  # noqa: ANN001, ANN202
+            self.created.append((model_path, device))
+            return FakeSegmenter(model_path, device, names=self.device_names, **fake_args)
+
+        super().__init__(segmenter_factory=factory, devices=lambda: dict(self.device_names))
+
+    def segment(self, request, progress=None, should_cancel=None, notice=None):  # noqa: ANN001, ANN201
+        self.runs += 1
+        return super().segment(request, progress, should_cancel, notice)
+
+
+@pytest.fixture
+def make_window(qtbot, settings: AppSettings, tiny_checkpoint_path: Path) -> Iterator:  # noqa: ANN001
+    """Factory for a shown MainWindow (tiny model, CPU unless told otherwise); shut down after the test."""
+    from gui.main_window import MainWindow
+
+    windows = []
+
+    def make(service: InferenceService | None = None, **kwargs: object) -> MainWindow:
+        kwargs.setdefault("model_path", str(tiny_checkpoint_path))
+        kwargs.setdefault("device", "cpu")
+        w = MainWindow(settings, service=service, headless=True, **kwargs)
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitUntil(lambda: w.devices is not None, timeout=30_000)
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.shutdown()

@@ -1,0 +1,267 @@
+"""The main flow, as a clinician meets it: open, segment, look, re-threshold, cancel, recover from errors."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
+
+from tests.gui.conftest import FakeService
+
+SEGMENT_TIMEOUT = 60_000
+
+
+def segment_and_wait(qtbot, window) -> tuple[bool, str]:  # noqa: ANN001
+    with qtbot.waitSignal(window.segmentFinished, timeout=SEGMENT_TIMEOUT) as blocker:
+        assert window.segment() is not None
+    return tuple(blocker.args)
+
+
+def test_open_segment_shows_the_mask_overlay(qtbot, make_window, image_file: Path) -> None:
+    window = make_window()
+    assert window.open_path(image_file)
+    doc = window.document
+    assert doc is not None and doc.name == "eye.png" and not doc.has_prediction
+    assert not window.canvas.mask_layer_visible()
+
+    ok, message = segment_and_wait(qtbot, window)
+
+    assert ok, message
+    assert doc.probability is not None and doc.probability.shape == (96, 112)
+    assert doc.mask is not None and doc.fov is not None
+    assert window.canvas.mask_layer_visible()
+    assert window.canvas.fov_layer_visible()
+    assert "CPU" in window.status.device.text()
+    assert "eye.png" in window.windowTitle()
+
+
+def test_threshold_change_rethresholds_without_running_the_network(qtbot, make_window, image_file: Path) -> None:
+    service = FakeService()
+    window = make_window(service)
+    window.open_path(image_file)
+    segment_and_wait(qtbot, window)
+    doc = window.document
+    assert service.runs == 1
+
+    with qtbot.waitSignal(doc.maskChanged, timeout=1000):
+        window.threshold.slider.setValue(250)  # 0.25
+
+    assert doc.threshold == pytest.approx(0.25)
+    np.testing.assert_array_equal(doc.mask, doc.probability >= 0.25)
+    assert window.threshold.spin.value() == pytest.approx(0.25)
+    assert service.runs == 1  # no new inference
+
+
+def test_heat_map_and_fov_toggle_by_action(qtbot, make_window, image_file: Path) -> None:
+    window = make_window(FakeService())
+    window.open_path(image_file)
+    segment_and_wait(qtbot, window)
+    assert not window.canvas.heat_layer_visible()
+    window.act_show_heat.trigger()
+    assert window.canvas.heat_layer_visible()
+    assert window.overlay_controls.show_heat.isChecked()
+    window.act_show_mask.trigger()
+    assert not window.canvas.mask_layer_visible()
+    window.act_show_fov.trigger()
+    assert not window.canvas.fov_layer_visible()
+
+
+def test_cancel_stops_the_worker_and_the_app_stays_usable(qtbot, make_window, image_file: Path) -> None:
+    service = FakeService(tiles=50, delay=0.05)
+    window = make_window(service)
+    window.open_path(image_file)
+    worker = window.controller.worker
+    with qtbot.waitSignal(window.controller.progress, timeout=SEGMENT_TIMEOUT):
+        window.segment()
+    assert window.status.cancel.isVisible()
+
+    with qtbot.waitSignal(worker.cancelled, timeout=5000), qtbot.waitSignal(window.segmentFinished) as done:
+        window.status.cancel.click()
+
+    assert done.args == [False, "cancelled"]
+    assert not window.document.has_prediction
+    assert not window.status.progress.isVisible()
+    service._segmenter.delay = 0.0  # the cached segmenter is reused: make the second run quick
+    ok, _ = segment_and_wait(qtbot, window)
+    assert ok and window.document.has_prediction
+
+
+def test_unreadable_image_reports_and_keeps_the_current_one(qtbot, make_window, image_file: Path,
+                                                            tmp_path: Path) -> None:
+    window = make_window(FakeService())
+    window.open_path(image_file)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 truncated jpeg")
+
+    with qtbot.waitSignal(window.errorShown) as err:
+        assert not window.open_path(broken)
+
+    assert "broken.jpg" in err.args[0]
+    assert window.document is not None and window.document.name == "eye.png"
+    ok, _ = segment_and_wait(qtbot, window)
+    assert ok
+
+
+def test_errors_are_shown_in_a_dialog_when_not_headless(qtbot, make_window, tmp_path: Path) -> None:
+    window = make_window(FakeService())
+    window.headless = False
+    window.open_path(tmp_path / "missing.png")
+    boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    assert boxes and "file not found" in boxes[0].text()
+    boxes[0].accept()
+
+
+def test_worker_exception_becomes_a_message(qtbot, make_window, image_file: Path) -> None:
+    service = FakeService()
+
+    def broken(*_args):  # noqa: ANN002, ANN202
+        raise MemoryError("no memory for this test")
+
+    service._factory = broken
+    window = make_window(service)
+    window.open_path(image_file)
+    ok, message = segment_and_wait(qtbot, window)
+    assert not ok and "MemoryError" in message
+    assert window.act_segment.isEnabled()
+
+
+def test_bad_checkpoint_is_refused_and_the_current_model_stays(qtbot, make_window, tmp_path: Path,
+                                                              tiny_checkpoint_path: Path) -> None:
+    window = make_window()
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"this is not a checkpoint")
+
+    with qtbot.waitSignal(window.errorShown, timeout=30_000) as err:
+        window.load_model(str(bad))
+
+    assert "bad.pt" in err.args[0] and "stays in use" in err.args[0]
+    assert window.model_path == str(tiny_checkpoint_path)
+
+
+def test_loading_a_valid_checkpoint_switches_model_and_shows_its_card(qtbot, make_window, settings,
+                                                                      tiny_checkpoint_path: Path, tmp_path: Path,
+                                                                      image_file: Path) -> None:
+    import shutil
+
+    other = Path(shutil.copy(tiny_checkpoint_path, tmp_path / "other.pt"))
+    window = make_window()
+    with qtbot.waitSignal(window.modelChanged, timeout=30_000):
+        window.load_model(str(other))
+    assert window.model_path == str(other) and settings.model_path == str(other)
+    window.headless = False
+    window.show_model_card()
+    qtbot.waitUntil(lambda: any(b.isVisible() and "UNet" in b.text() for b in window.findChildren(QMessageBox)))
+    window.open_path(image_file)
+    ok, _ = segment_and_wait(qtbot, window)
+    assert ok and window.document.prediction_info.model == "other.pt"
+
+
+def test_missing_default_model_is_a_clear_message(qtbot, make_window, image_file: Path, monkeypatch,
+                                                  tmp_path: Path) -> None:
+    import gui.main_window
+
+    monkeypatch.setattr(gui.main_window, "default_model_path", lambda: tmp_path / "nope.pt")
+    window = make_window(FakeService(), model_path=None)
+    window.model_path = None
+    window.open_path(image_file)
+    with qtbot.waitSignal(window.segmentFinished) as done:
+        window.segment()
+    assert done.args[0] is False and "Load Checkpoint" in done.args[1]
+
+
+def test_closing_during_inference_cancels_and_exits_cleanly(qtbot, make_window, image_file: Path) -> None:
+    service = FakeService(tiles=200, delay=0.05)
+    window = make_window(service)
+    window.open_path(image_file)
+    with qtbot.waitSignal(window.controller.progress, timeout=SEGMENT_TIMEOUT):
+        window.segment()
+
+    start = time.perf_counter()
+    window.close()
+
+    assert time.perf_counter() - start < 2.0  # one 50 ms tile, not 10 s of work
+    assert not window.controller._thread.isRunning()
+
+
+def test_gpu_failure_falls_back_to_the_cpu_with_a_message(qtbot, make_window, image_file: Path) -> None:
+    service = FakeService(devices={"cpu": "CPU", "cuda": "CUDA (Fake GPU)"}, fail_on_gpu=True)
+    window = make_window(service, device="cuda")
+    window.open_path(image_file)
+
+    with qtbot.waitSignal(window.errorShown) as note:
+        ok, _ = segment_and_wait(qtbot, window)
+
+    assert ok and window.document.has_prediction
+    assert "CPU instead" in note.args[0]
+    assert window.device == "cpu" and window.device_actions["cpu"].isChecked()
+    assert window.document.prediction_info.device == "CPU"
+    assert [d for _, d in service.created] == ["cuda", "cpu"]
+
+
+def test_cuda_is_offered_and_used_when_available(qtbot, make_window, image_file: Path) -> None:
+    service = FakeService(devices={"cpu": "CPU", "cuda": "CUDA (Fake H100)"})
+    window = make_window(service, device="auto")
+    cuda = window.device_actions["cuda"]
+    assert cuda.isEnabled() and cuda.text() == "CUDA (Fake H100)"
+    assert not window.device_actions["mps"].isEnabled()
+    assert "Auto (CUDA (Fake H100))" in window.status.device.text()
+
+    cuda.trigger()
+    window.open_path(image_file)
+    ok, _ = segment_and_wait(qtbot, window)
+
+    assert ok and service.created[-1][1] == "cuda"
+    assert window.status.device.text() == "Device: CUDA (Fake H100)"
+    assert window.settings.device == "cuda"
+
+
+def test_unavailable_saved_device_falls_back_to_auto(qtbot, make_window) -> None:
+    window = make_window(FakeService(), device="cuda")
+    assert window.device == "auto" and not window.device_actions["cuda"].isEnabled()
+
+
+def test_folder_keeps_one_document_per_image(qtbot, make_window, image_folder: Path, settings) -> None:
+    window = make_window(FakeService())
+    assert window.open_path(image_folder)
+    assert [p.name for p in window.session.paths] == ["a.png", "b.png", "c_broken.png"]
+    first = window.document
+    segment_and_wait(qtbot, window)
+    first.set_threshold(0.3)
+
+    window.act_next.trigger()
+    assert window.document is not first and not window.document.has_prediction
+    assert "(2/3)" in window.windowTitle()
+    with qtbot.waitSignal(window.errorShown):
+        window.act_next.trigger()  # the broken file: a message, and b.png stays
+    assert window.document.name == "b.png"
+
+    window.act_prev.trigger()
+    assert window.document is first and first.has_prediction and first.threshold == pytest.approx(0.3)
+    assert window.threshold.spin.value() == pytest.approx(0.3)
+    assert str(image_folder.resolve()) in settings.recent_files()
+
+
+def test_drop_files_opens_them(qtbot, make_window, image_folder: Path) -> None:
+    window = make_window(FakeService())
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(image_folder / "a.png")), QUrl.fromLocalFile(str(image_folder / "b.png"))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert len(window.session.paths) == 2 and window.document.name == "a.png"
+
+
+def test_status_bar_shows_pixel_under_cursor(qtbot, make_window, image_file: Path) -> None:
+    window = make_window(FakeService())
+    window.open_path(image_file)
+    segment_and_wait(qtbot, window)
+    window.canvas.cursorMoved.emit(10, 20)
+    text = window.status.pixel.text()
+    assert text.startswith("x 10, y 20") and "p " in text
+    assert window.status.size.text() == "112 × 96"
+    assert window.status.zoom.text().endswith("%")
