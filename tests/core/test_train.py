@@ -1,0 +1,130 @@
+"""A few-step training run on synthetic fundus images: loss goes down, checkpoints and logs appear, resume works."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.checkpoint import load_checkpoint
+from core.data import Sample
+from core.train import TrainConfig, TrainingCancelled, poly_lr_factor, train
+from tests.conftest import synthetic_fundus
+
+
+def synthetic_samples(n: int = 6, h: int = 96, w: int = 112) -> list[Sample]:
+    """synthetic_fundus images with labels read off the image: dark lines inside the bright disk."""
+    samples = []
+    for i in range(n):
+        image = synthetic_fundus(h, w, seed=i)
+        fov = image[..., 0] > 60
+        vessels = fov & (image[..., 0] < 155)
+        samples.append(Sample(f"{i + 1:02d}", image, vessels, fov))
+    return samples
+
+
+def _config(out: Path, **overrides) -> TrainConfig:
+    base = TrainConfig(out=str(out), base_c=4, epochs=4, steps_per_epoch=5, batch_size=4, crop=64, lr=0.05,
+                       val_count=1, device="cpu", scale=(0.8, 1.2), photometric=False, seed=0)
+    return replace(base, **overrides)
+
+
+@pytest.fixture(scope="module")
+def samples() -> list[Sample]:
+    return synthetic_samples()
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny batches gain nothing from threads, and on a busy machine oversubscription costs 4x."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_labels_of_the_synthetic_images_are_plausible(samples: list[Sample]):
+    for s in samples:
+        assert 0.03 < s.vessels[s.fov].mean() < 0.3
+        assert 0.4 < s.fov.mean() < 0.8
+
+
+def test_a_short_run_lowers_the_loss_and_writes_a_usable_best_checkpoint(tmp_path: Path, samples: list[Sample]):
+    progress: list[tuple[int, int]] = []
+    result = train(samples, _config(tmp_path), progress=lambda e, t, row: progress.append((e, t)), log=lambda _: None)
+
+    losses = [row["loss"] for row in result.history]
+    assert len(losses) == 4 and all(np.isfinite(losses))
+    assert losses[-1] < 0.7 * losses[0], losses
+    assert progress == [(e, 4) for e in range(1, 5)]
+
+    assert result.best_path == tmp_path / "best.pt" and result.best_path.is_file()
+    ckpt = load_checkpoint(result.best_path)
+    assert ckpt.arch == {"in_channels": 3, "num_classes": 2, "bilinear": True, "base_c": 4}
+    assert ckpt.threshold == pytest.approx(min(max(result.threshold, 0.01), 0.99))
+    assert 0 < ckpt.threshold < 1
+    validation = ckpt.metrics["validation"]
+    assert validation["epoch"] == result.best_epoch and validation["f1"] == pytest.approx(result.val_f1)
+    assert len(validation["images"]) == 1
+    assert validation["images"][0] not in ckpt.trained_on.split(": ")[1].split(", "), "validation image not trained on"
+    assert ckpt.preprocessing["fov_diameter"] > 0
+    assert ckpt.recipe["base_c"] == 4
+
+    with (tmp_path / "log.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == list(range(4))
+    assert {"epoch", "lr", "loss", "val_f1", "val_auc", "val_threshold", "seconds"} <= set(rows[0])
+    assert (tmp_path / "config.json").is_file() and (tmp_path / "last_state.pt").is_file()
+
+
+def test_resume_continues_where_the_last_run_stopped(tmp_path: Path, samples: list[Sample]):
+    messages: list[str] = []
+    train(samples, _config(tmp_path, epochs=2, steps_per_epoch=2), log=messages.append)
+    messages.clear()
+    result = train(samples, _config(tmp_path, epochs=3, steps_per_epoch=2), log=messages.append)
+    assert any("resumed" in m and "epoch 2" in m for m in messages), messages
+    assert [int(r["epoch"]) for r in result.history] == [0, 1, 2]
+    with (tmp_path / "log.csv").open() as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == [0, 1, 2]
+
+
+def test_cancelled_then_resumed_run_equals_an_uninterrupted_one(tmp_path: Path, samples: list[Sample]):
+    steps = 2
+    whole = _config(tmp_path / "whole", epochs=3, steps_per_epoch=steps, val_count=0)
+    train(samples, whole, log=lambda _: None)
+
+    parted = replace(whole, out=str(tmp_path / "parted"))
+    calls = 0
+
+    def cancel_in_epoch_2() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls > 2 * steps
+
+    with pytest.raises(TrainingCancelled):
+        train(samples, parted, should_cancel=cancel_in_epoch_2, log=lambda _: None)
+    train(samples, parted, log=lambda _: None)
+
+    a = torch.load(tmp_path / "whole" / "last_state.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "parted" / "last_state.pt", weights_only=True)["model"]
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_without_validation_images_the_last_epoch_is_saved(tmp_path: Path, samples: list[Sample]):
+    result = train(samples, _config(tmp_path, epochs=1, steps_per_epoch=1, val_count=0), log=lambda _: None)
+    assert result.best_epoch == 0
+    assert load_checkpoint(result.best_path).threshold == 0.5
+
+
+def test_poly_schedule_warms_up_then_decays_to_zero():
+    assert poly_lr_factor(0, 100, 10) == pytest.approx(1e-3)
+    assert poly_lr_factor(5, 100, 10) == pytest.approx(0.5 * 1e-3 + 0.5)
+    assert poly_lr_factor(10, 100, 10) == pytest.approx(1.0)
+    assert poly_lr_factor(100, 100, 10) == pytest.approx(0.0)
+    values = [poly_lr_factor(s, 100, 10) for s in range(10, 101)]
+    assert values == sorted(values, reverse=True)
