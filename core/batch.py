@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from core.export import probability_to_uint16
 from core.imageio import ImageReadError, ImageWriteError, is_image_file, list_images, read_image, write_image
 
 Report = Callable[[int, int, str], None]
@@ -34,11 +35,6 @@ class BatchSummary:
 def output_paths(out_dir: Path, stem: str) -> tuple[Path, Path]:
     """The file contract: ``<stem>_mask.png`` and ``<stem>_prob.png``."""
     return out_dir / f"{stem}_mask.png", out_dir / f"{stem}_prob.png"
-
-
-def probability_to_uint16(prob: np.ndarray) -> np.ndarray:
-    """Probability in [0, 1] -> 16-bit grey (× 65535, rounded)."""
-    return np.round(np.clip(prob, 0.0, 1.0) * 65535.0).astype(np.uint16)
 
 
 def expand_inputs(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
