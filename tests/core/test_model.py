@@ -12,7 +12,8 @@ SIZES = [(1, 37, 51), (2, 64, 64), (1, 16, 17), (1, 33, 16)]
 
 @pytest.mark.parametrize(
     ("shape", "bilinear"),
-    [(s, True) for s in SIZES] + [(s, False) for s in SIZES] + [((1, 585, 566), True), ((1, 585, 566), False)],
+    [(s, b) for b in (True, False) for s in [*SIZES, (1, 585, 566)]],
+    ids=lambda v: ("bilinear" if v else "transposed") if isinstance(v, bool) else "x".join(map(str, v)),
 )
 def test_output_is_dict_with_n_x_2_x_h_x_w_logits_for_any_size(shape, bilinear):
     n, h, w = shape
