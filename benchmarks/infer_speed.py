@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import os
 import platform
 import statistics
@@ -53,7 +54,7 @@ def unet_variants(base_c: int) -> dict[str, Callable[[], object]]:
     torch.manual_seed(0)
     x = torch.rand(1, 3, H, W)
     plain = UNet(base_c=base_c).eval()
-    cl = UNet(base_c=base_c).eval().to(memory_format=torch.channels_last)
+    cl = copy.deepcopy(plain).to(memory_format=torch.channels_last)  # same weights
     x_cl = x.contiguous(memory_format=torch.channels_last)
 
     def fp32() -> object:
