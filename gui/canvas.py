@@ -23,7 +23,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 from gui.document import ImageDocument
-from gui.overlay import fov_outline, heat_to_qimage, image_to_qimage, mask_to_qimage
+from gui.overlay import heat_to_qimage, image_to_qimage, mask_to_qimage
 from gui.overlay_style import OverlayStyle
 
 MIN_ZOOM = 1 / 64
@@ -127,8 +127,8 @@ class ImageCanvas(QGraphicsView):
     def _refresh_fov(self) -> None:
         path = QPainterPath()
         d = self.document
-        if d is not None and d.fov is not None:
-            pts = fov_outline(d.fov)
+        if d is not None and d.fov_outline is not None:
+            pts = d.fov_outline
             if len(pts):
                 path.addPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in pts]))
                 path.closeSubpath()

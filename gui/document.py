@@ -16,7 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRect, Signal
 
 from core.imageio import read_image
-from gui.overlay import probability_to_u8
+from gui.overlay import fov_outline, probability_to_u8
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class ImageDocument(QObject):
         self.image: np.ndarray = img
         self.path: Path | None = Path(path) if path is not None else None
         self.fov: np.ndarray | None = None
+        self.fov_outline: np.ndarray | None = None  # N×2 (x, y) polygon, for display
         self.probability: np.ndarray | None = None
         self.probability_u8: np.ndarray | None = None
         self.mask: np.ndarray | None = None
@@ -78,21 +79,23 @@ class ImageDocument(QObject):
     def threshold(self) -> float:
         return self._threshold
 
-    def set_fov(self, fov: np.ndarray) -> None:
+    def set_fov(self, fov: np.ndarray, outline: np.ndarray | None = None) -> None:
+        """Adopt a FOV mask; ``outline`` (from gui.overlay.fov_outline) saves recomputing it here."""
         f = np.asarray(fov, bool)
         self._check_shape(f, "FOV mask")
         self.fov = f
+        self.fov_outline = outline if outline is not None else fov_outline(f)
         self.fovChanged.emit()
 
     def set_prediction(self, probability: np.ndarray, *, fov: np.ndarray | None = None,
                        threshold: float | None = None, info: PredictionInfo | None = None,
-                       probability_u8: np.ndarray | None = None) -> None:
+                       probability_u8: np.ndarray | None = None, outline: np.ndarray | None = None) -> None:
         """Adopt a probability map. ``threshold`` (the model's) is used only for the first prediction:
         a threshold the user chose stays when the image is segmented again."""
         prob = np.asarray(probability, np.float32)
         self._check_shape(prob, "probability map")
         if fov is not None:
-            self.set_fov(fov)
+            self.set_fov(fov, outline)
         first = self.probability is None
         self.probability = prob
         self.probability_u8 = probability_u8 if probability_u8 is not None else probability_to_u8(prob)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from core.resources import default_model_path
-from gui.overlay import probability_to_u8
+from gui.overlay import fov_outline, probability_to_u8
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
@@ -42,6 +42,7 @@ class SegmentResult:
     probability: np.ndarray
     probability_u8: np.ndarray
     fov: np.ndarray
+    fov_outline: np.ndarray
     threshold: float
     device: str
     device_name: str
@@ -162,6 +163,7 @@ class InferenceService:
             probability=prob,
             probability_u8=probability_to_u8(prob),
             fov=fov,
+            fov_outline=fov_outline(fov),
             threshold=float(seg.threshold),
             device=_device_type(seg),
             device_name=str(seg.device_name),

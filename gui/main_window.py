@@ -312,7 +312,7 @@ class MainWindow(QMainWindow):
             return
         info = PredictionInfo(result.model_name, result.device_name, result.seconds)
         doc.set_prediction(result.probability, fov=result.fov, threshold=result.threshold, info=info,
-                           probability_u8=result.probability_u8)
+                           probability_u8=result.probability_u8, outline=result.fov_outline)
         self.status.show_device(result.device_name)
         self.statusBar().showMessage(
             f"Segmented {doc.name} in {result.seconds:.1f} s on {result.device_name} with {result.model_name}", 10000)

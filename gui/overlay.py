@@ -83,16 +83,17 @@ def heat_to_qimage(probability_u8: np.ndarray, name: str, opacity: float) -> QIm
     return _indexed(probability_u8, heat_color_table(name, opacity))
 
 
-def fov_outline(fov: np.ndarray, step: int = 2) -> np.ndarray:
+def fov_outline(fov: np.ndarray, max_points: int = 1000) -> np.ndarray:
     """Closed outline of a (row-convex) FOV as an N×2 array of (x, y) image coordinates.
 
-    Runs down the left edge of every ``step``-th row and back up the right edge; empty when the
-    FOV is empty or covers the whole image (nothing worth outlining).
+    Runs down the left edge of evenly spaced rows and back up the right edge (at most
+    ``max_points`` points); empty when the FOV is empty or covers the whole image.
     """
     f = np.asarray(fov, bool)
     if f.size == 0 or f.all() or not f.any():
         return np.zeros((0, 2), np.float64)
     rows = np.flatnonzero(f.any(1))
+    step = max(1, -(-2 * len(rows) // max(4, max_points)))
     rows = np.union1d(rows[::step], rows[-1:])
     sub = f[rows]
     left = np.argmax(sub, 1).astype(np.float64)
