@@ -18,6 +18,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 #: Largest accepted image, in pixels (a 12000 x 12000 fundus mosaic fits; bombs do not).
 MAX_PIXELS = 150_000_000
+#: Longest accepted side. Pillow keeps a pointer and a buffer per row, so a tiny file declaring a
+#: 1 x 100,000,000 image (under MAX_PIXELS) would cost gigabytes and seconds before failing.
+MAX_SIDE = 65_535
 #: Formats that keep 16-bit gray values (PPM covers .pgm).
 SIXTEEN_BIT_FORMATS = ("PNG", "TIFF", "PPM")
 READABLE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ppm", ".pgm", ".pbm", ".pnm")
@@ -84,6 +87,8 @@ def read_image(path: str | os.PathLike[str], mode: str | None = "RGB", max_pixel
                     raise ImageReadError(
                         f"{p}: image is too large ({w}x{h} = {w * h / 1e6:.0f} MP; limit {max_pixels / 1e6:.0f} MP)"
                     )
+                if max(w, h) > MAX_SIDE:
+                    raise ImageReadError(f"{p}: image is too large ({w}x{h}; sides up to {MAX_SIDE} px)")
                 img.seek(0)
                 img.load()
                 img = ImageOps.exif_transpose(img) or img

@@ -197,6 +197,14 @@ def test_decompression_bomb_is_refused_quickly(tmp_path: Path):
     assert time.perf_counter() - start < 1.0
 
 
+def test_absurdly_long_side_is_refused_quickly(tmp_path: Path):
+    """1 x 100,000,000 is under MAX_PIXELS, but Pillow's per-row cost made it take 3 GB and 10 s (fuzzing)."""
+    (tmp_path / "thread.png").write_bytes(_png(1, 100_000_000, bit_depth=1, color_type=0))
+    start = time.perf_counter()
+    _unreadable(tmp_path / "thread.png", "too large", "sides up to")
+    assert time.perf_counter() - start < 1.0
+
+
 def test_large_but_allowed_image_is_not_called_a_bomb(tmp_path: Path):
     """A 12000 x 12000 mosaic (144 MP) is under MAX_PIXELS: a header-only file is 'truncated', not 'too large'."""
     (tmp_path / "mosaic.png").write_bytes(_png(12_000, 12_000))
