@@ -82,6 +82,23 @@ def test_16_bit_png_reads_as_uint16_with_mode_none(tmp_path: Path):
     assert abs(int(eight.max()) - round(int(gray16.max()) / 65535 * 255)) <= 1, "scaled, not clipped"
 
 
+def test_16_bit_to_8_bit_does_not_copy_the_image_as_float64(tmp_path: Path):
+    """A 144 MP 16-bit file read as RGB took 3.9 GB (whole-image float64 temporaries); now bands of rows."""
+    import tracemalloc
+
+    gray16 = (np.arange(2000 * 2000).reshape(2000, 2000) % 65536).astype(np.uint16)
+    Image.fromarray(gray16).save(tmp_path / "deep.png", compress_level=1)
+    tracemalloc.start()
+    try:
+        eight = read_image(tmp_path / "deep.png", mode="L")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak / gray16.size < 12, f"{peak / gray16.size:.1f} bytes per pixel (was 24)"
+    expected = np.clip(gray16 / 65535.0 * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    assert np.array_equal(eight, expected), "same values as the whole-image formula"
+
+
 @pytest.mark.parametrize("suffix", [".png", ".tif", ".pgm"])
 def test_16_bit_write_round_trips(tmp_path: Path, suffix: str):
     gray16 = (np.arange(20 * 30).reshape(20, 30) * 109).astype(np.uint16)
