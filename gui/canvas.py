@@ -42,7 +42,7 @@ class ImageCanvas(QGraphicsView):
         self.document: ImageDocument | None = None
         self.setScene(QGraphicsScene(self))
         self.setBackgroundBrush(QBrush(QColor(32, 32, 32)))
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
@@ -183,9 +183,17 @@ class ImageCanvas(QGraphicsView):
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
         steps = event.angleDelta().y() / 120.0
         if steps and self.document is not None:
-            self._fit_on_resize = False
-            self.set_zoom(self.zoom * WHEEL_STEP ** steps)  # AnchorUnderMouse keeps the cursor's pixel
+            self.zoom_at(self.zoom * WHEEL_STEP ** steps, event.position().toPoint())
         event.accept()
+
+    def zoom_at(self, factor: float, view_pos: QPoint) -> None:
+        """Zoom so the image point under ``view_pos`` stays under it."""
+        self._fit_on_resize = False
+        anchor = self.mapToScene(view_pos)
+        self.set_zoom(factor, QGraphicsView.ViewportAnchor.NoAnchor)
+        drift = self.mapFromScene(anchor) - view_pos
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
 
     def resizeEvent(self, event) -> None:  # noqa: N802, ANN001
         super().resizeEvent(event)

@@ -13,7 +13,15 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.imageio import READABLE_SUFFIXES, ImageReadError, is_image_file
 from core.resources import default_model_path
@@ -26,6 +34,7 @@ from gui.session import ImageSession
 from gui.settings import AppSettings
 from gui.status import StatusPanel
 from gui.widgets.overlay_controls import OverlayControls
+from gui.widgets.result_info import ResultInfo
 from gui.widgets.threshold import ThresholdControl
 from gui.workers import InferenceController
 
@@ -51,6 +60,7 @@ class MainWindow(QMainWindow):
         self.model_path: str | None = model_path or self.settings.model_path or None
         self.device = device or self.settings.device
         self.devices: dict[str, str] | None = None  # None until probed in the worker
+        self._used_device = ""  # what the last run actually ran on (shown until the choice changes)
         self._model_requests: dict[int, tuple[str, str | None]] = {}
         self._pending: dict[int, ImageDocument] = {}
         self._card_cache: dict[str | None, dict[str, Any]] = {}
@@ -63,6 +73,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.threshold = ThresholdControl()
         self.overlay_controls = OverlayControls(self.overlay_style)
+        self.result_info = ResultInfo()
         self._build_dock()
         self.status = StatusPanel(self.statusBar())
         self._build_actions()
@@ -80,9 +91,10 @@ class MainWindow(QMainWindow):
         panel = QWidget()
         layout = QVBoxLayout(panel)
         layout.addWidget(self.threshold)
+        layout.addWidget(self.result_info)
         layout.addWidget(self.overlay_controls)
         layout.addStretch(1)
-        dock = QDockWidget("Overlay", self)
+        dock = QDockWidget("Result", self)
         dock.setObjectName("overlay_dock")
         dock.setWidget(panel)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -90,8 +102,10 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
 
     def _action(self, text: str, slot: Any = None, shortcut: Any = None, tip: str = "",
-                checkable: bool = False) -> QAction:
+                checkable: bool = False, icon: QStyle.StandardPixmap | None = None) -> QAction:
         a = QAction(text, self)
+        if icon is not None:
+            a.setIcon(self.style().standardIcon(icon))
         if shortcut is not None:
             a.setShortcut(QKeySequence(shortcut))
         if tip:
@@ -104,13 +118,19 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         A = self._action  # noqa: N806
-        self.act_open = A("&Open Image…", self._ask_open_file, QKeySequence.StandardKey.Open)
+        SP = QStyle.StandardPixmap  # noqa: N806
+        self.act_open = A("&Open Image…", self._ask_open_file, QKeySequence.StandardKey.Open,
+                          icon=SP.SP_DialogOpenButton)
         self.act_open_folder = A("Open &Folder…", self._ask_open_folder, "Ctrl+Shift+O")
-        self.act_next = A("&Next Image", lambda: self.step(1), QKeySequence.StandardKey.MoveToNextPage)
-        self.act_prev = A("&Previous Image", lambda: self.step(-1), QKeySequence.StandardKey.MoveToPreviousPage)
+        self.act_next = A("&Next Image", lambda: self.step(1), QKeySequence.StandardKey.MoveToNextPage,
+                          icon=SP.SP_ArrowForward)
+        self.act_prev = A("&Previous Image", lambda: self.step(-1), QKeySequence.StandardKey.MoveToPreviousPage,
+                          icon=SP.SP_ArrowBack)
         self.act_quit = A("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_segment = A("&Segment", self.segment, "Ctrl+R", "Find the vessels in this image (Ctrl+R)")
-        self.act_cancel = A("&Cancel", self.cancel_segmentation, "Esc", "Stop the running segmentation")
+        self.act_segment = A("&Segment", self.segment, "Ctrl+R", "Find the vessels in this image (Ctrl+R)",
+                             icon=SP.SP_MediaPlay)
+        self.act_cancel = A("&Cancel", self.cancel_segmentation, "Esc", "Stop the running segmentation",
+                            icon=SP.SP_BrowserStop)
         self.act_fit = A("&Fit to Window", self.canvas.fit_to_window, "Ctrl+0")
         self.act_100 = A("&Actual Pixels (100 %)", self.canvas.zoom_100, "Ctrl+1")
         self.act_zoom_in = A("Zoom &In", lambda: self.canvas.zoom_by(1), QKeySequence.StandardKey.ZoomIn)
@@ -163,6 +183,7 @@ class MainWindow(QMainWindow):
         m.addActions([self.act_card, self.act_load_model, self.act_default_model])
         tb = self.addToolBar("Main")
         tb.setObjectName("main_toolbar")
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tb.addActions([self.act_open, self.act_prev, self.act_next])
         tb.addSeparator()
         tb.addActions([self.act_segment, self.act_cancel])
@@ -265,6 +286,7 @@ class MainWindow(QMainWindow):
     def _show_document(self, doc: ImageDocument | None) -> None:
         self.canvas.set_document(doc)
         self.threshold.set_document(doc)
+        self.result_info.set_document(doc)
         self.status.show_size(doc.width, doc.height) if doc else self.status.show_size(0, 0)
         n, i = len(self.session.paths), self.session.index
         title = "RetinaSeg"
@@ -313,6 +335,7 @@ class MainWindow(QMainWindow):
         info = PredictionInfo(result.model_name, result.device_name, result.seconds)
         doc.set_prediction(result.probability, fov=result.fov, threshold=result.threshold, info=info,
                            probability_u8=result.probability_u8, outline=result.fov_outline)
+        self._used_device = result.device_name
         self.status.show_device(result.device_name)
         self.statusBar().showMessage(
             f"Segmented {doc.name} in {result.seconds:.1f} s on {result.device_name} with {result.model_name}", 10000)
@@ -352,6 +375,8 @@ class MainWindow(QMainWindow):
         self.devicesKnown.emit(self.devices)
 
     def set_device(self, name: str) -> None:
+        if name != self.device:
+            self._used_device = ""
         self.device = name
         self.settings.device = name
         action = self.device_actions.get(name)
@@ -360,7 +385,9 @@ class MainWindow(QMainWindow):
         self._show_device_choice()
 
     def _show_device_choice(self) -> None:
-        if self.device == "auto" and self.devices is not None:
+        if self._used_device:
+            self.status.show_device(self._used_device)
+        elif self.device == "auto" and self.devices is not None:
             best = next((self.devices[d] for d in ("cuda", "mps", "cpu") if d in self.devices), "CPU")
             self.status.show_device(f"Auto ({best})")
         elif self.devices is not None:

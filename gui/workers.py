@@ -8,8 +8,10 @@ exception, turning it into a ``failed`` signal.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import traceback
+import weakref
 from typing import Any
 
 import numpy as np
@@ -125,6 +127,10 @@ class InferenceController(QObject):
         self._active: int | None = None
         self._cancel: dict[int, threading.Event] = {}
         self._thread.start()
+        # Scripts that never run app.exec() (or forget to close the window) still stop the thread
+        # before Python tears Qt down, so Qt never destroys a running QThread.
+        ref = weakref.ref(self)
+        atexit.register(lambda: (c := ref()) is not None and c.shutdown(5000))
 
     @property
     def busy(self) -> bool:

@@ -9,8 +9,10 @@ from PySide6.QtWidgets import (
     QColorDialog,
     QComboBox,
     QFormLayout,
+    QGroupBox,
     QPushButton,
     QSlider,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -28,23 +30,27 @@ class OverlayControls(QWidget):
     def __init__(self, style: OverlayStyle, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.overlay_style = style
-        self.show_mask = QCheckBox("Vessel mask (M)")
+        self.show_mask = QCheckBox("Show (M)")
         self.mask_color = QPushButton()
         self.mask_color.setToolTip("Colour of the vessel mask")
         self.mask_opacity = _opacity_slider()
-        self.show_heat = QCheckBox("Probability map (H)")
+        self.show_heat = QCheckBox("Show as heat map (H)")
         self.heatmap = QComboBox()
         self.heatmap.addItems(list(HEATMAPS))
         self.heat_opacity = _opacity_slider()
-        self.show_fov = QCheckBox("Field-of-view outline (F)")
-        form = QFormLayout(self)
-        form.addRow(self.show_mask)
-        form.addRow("Colour", self.mask_color)
-        form.addRow("Opacity", self.mask_opacity)
-        form.addRow(self.show_heat)
-        form.addRow("Colours", self.heatmap)
-        form.addRow("Opacity", self.heat_opacity)
-        form.addRow(self.show_fov)
+        self.show_fov = QCheckBox("Show outline (F)")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for title, rows in (("Vessel mask", [self.show_mask, ("Colour", self.mask_color),
+                                              ("Opacity", self.mask_opacity)]),
+                            ("Probability map", [self.show_heat, ("Colours", self.heatmap),
+                                                 ("Opacity", self.heat_opacity)]),
+                            ("Field of view", [self.show_fov])):
+            box = QGroupBox(title)
+            form = QFormLayout(box)
+            for row in rows:
+                form.addRow(*row) if isinstance(row, tuple) else form.addRow(row)
+            layout.addWidget(box)
         self.show_mask.toggled.connect(lambda on: style.update(show_mask=on))
         self.mask_opacity.valueChanged.connect(lambda v: style.update(mask_opacity=v / 100))
         self.mask_color.clicked.connect(self._pick_color)

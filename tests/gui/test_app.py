@@ -72,3 +72,28 @@ def test_screenshot_run_fails_with_a_message(tmp_path: Path, tiny_checkpoint_pat
     assert r.returncode != 0
     assert (image.name if case == "unreadable image" else "bad.pt") in r.stderr
     assert not out.exists()
+
+
+def test_closing_the_window_mid_segmentation_exits_cleanly(tmp_path: Path, tiny_checkpoint_path: Path) -> None:
+    from core.imageio import write_image
+    from tests.conftest import synthetic_fundus
+
+    image = write_image(tmp_path / "big.png", synthetic_fundus(1500, 2100))
+    code = textwrap.dedent(f"""
+        import sys
+        from PySide6.QtWidgets import QApplication
+        from gui.main_window import MainWindow
+        from gui.settings import AppSettings
+        app = QApplication([])
+        w = MainWindow(AppSettings.from_file({str(tmp_path / 's.ini')!r}), model_path={str(tiny_checkpoint_path)!r},
+                       device="cpu", headless=True)
+        w.show()
+        w.open_path({str(image)!r})
+        w.controller.progress.connect(lambda *_: w.close())  # close as soon as the first tile reports
+        w.controller.progress.connect(lambda *_: app.quit())
+        w.segment()
+        sys.exit(app.exec())
+    """)
+    r = run_py(["-c", code], tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "QThread" not in r.stderr and "Traceback" not in r.stderr
