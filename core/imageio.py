@@ -109,7 +109,7 @@ def read_image(path: str | os.PathLike[str], mode: str | None = "RGB", max_pixel
     except MemoryError as exc:
         raise ImageReadError(f"{p}: not enough memory to read this image") from exc
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError,
-            ZeroDivisionError, OverflowError, struct.error) as exc:
+            ZeroDivisionError, OverflowError, struct.error, NotImplementedError) as exc:
         raise ImageReadError(f"{p}: image is damaged or truncated ({exc})") from exc
     if arr.size == 0:
         raise ImageReadError(f"{p}: image has no pixels")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import time
@@ -186,6 +187,20 @@ def test_truncated_files_are_refused(tmp_path: Path, suffix: str):
     data = (tmp_path / f"full{suffix}").read_bytes()
     (tmp_path / f"cut{suffix}").write_bytes(data[: len(data) // 2])
     _unreadable(tmp_path / f"cut{suffix}", "truncated")
+
+
+@pytest.mark.parametrize("fmt", ["DDS", "BLP"])
+def test_damaged_file_whose_decoder_says_not_implemented_is_refused(tmp_path: Path, fmt: str):
+    """Fuzzing: Pillow's DDS and BLP readers raise NotImplementedError on bad headers; it escaped read_image."""
+    buf = io.BytesIO()
+    Image.new("RGBA" if fmt == "DDS" else "P", (8, 8)).save(buf, format=fmt)
+    data = bytearray(buf.getvalue())
+    if fmt == "DDS":
+        data[80:84] = b"\0\0\0\0"  # pixel format flags: none known
+    else:
+        data[8] = 0xFE  # encoding -2
+    (tmp_path / "disguised.png").write_bytes(bytes(data))
+    _unreadable(tmp_path / "disguised.png")
 
 
 def test_empty_file_is_refused(tmp_path: Path):
