@@ -24,6 +24,9 @@ MAX_SIDE = 65_535
 #: Formats that keep 16-bit gray values (PPM covers .pgm).
 SIXTEEN_BIT_FORMATS = ("PNG", "TIFF", "PPM")
 READABLE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ppm", ".pgm", ".pbm", ".pnm")
+#: Pillow decoders read_image uses, whatever the suffix (JPEG includes multi-picture MPO files).
+#: Pillow knows ~40 more; their decoders see little use and hostile files (EPS even starts Ghostscript).
+READABLE_FORMATS = ("PNG", "JPEG", "TIFF", "GIF", "BMP", "DIB", "PPM", "WEBP")
 
 
 class ImageReadError(ValueError):
@@ -86,7 +89,7 @@ def read_image(path: str | os.PathLike[str], mode: str | None = "RGB", max_pixel
             # Our own max_pixels check below is the limit. Pillow warns from 89 MP on, which would
             # refuse the 12000 x 12000 mosaics MAX_PIXELS admits; its hard error (179 MP) still applies.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(p) as img:
+            with Image.open(p, formats=READABLE_FORMATS) as img:
                 w, h = img.size
                 if w <= 0 or h <= 0:
                     raise ImageReadError(f"{p}: image has no pixels ({w}x{h})")
@@ -103,7 +106,7 @@ def read_image(path: str | os.PathLike[str], mode: str | None = "RGB", max_pixel
     except ImageReadError:
         raise
     except UnidentifiedImageError as exc:
-        raise ImageReadError(f"{p}: not a recognised image format") from exc
+        raise ImageReadError(f"{p}: not a recognised image format (PNG, TIFF, JPEG, GIF, BMP, PNM or WebP)") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageReadError(f"{p}: image is too large to be a real photograph ({exc})") from exc
     except MemoryError as exc:

@@ -203,6 +203,20 @@ def test_damaged_file_whose_decoder_says_not_implemented_is_refused(tmp_path: Pa
     _unreadable(tmp_path / "disguised.png")
 
 
+@pytest.mark.parametrize("fmt", ["TGA", "PCX", "SGI", "ICO", "DDS", "QOI", "IM"])
+def test_formats_outside_the_supported_list_are_refused_whatever_the_suffix(tmp_path: Path, fmt: str):
+    Image.fromarray(_rgb(16, 16)).convert("RGBA" if fmt == "DDS" else "RGB").save(tmp_path / "x.png", format=fmt)
+    _unreadable(tmp_path / "x.png", "not a recognised image format")
+
+
+def test_webp_and_mpo_still_read(tmp_path: Path):
+    Image.fromarray(_smooth_rgb()).save(tmp_path / "a.webp", lossless=True)
+    assert np.array_equal(read_image(tmp_path / "a.webp"), _smooth_rgb())
+    Image.fromarray(_smooth_rgb()).save(tmp_path / "b.jpg", format="MPO", save_all=True,
+                                        append_images=[Image.fromarray(_rgb(48, 64))])
+    assert read_image(tmp_path / "b.jpg").shape == (48, 64, 3)
+
+
 def test_empty_file_is_refused(tmp_path: Path):
     (tmp_path / "empty.png").write_bytes(b"")
     _unreadable(tmp_path / "empty.png", "empty")
