@@ -11,6 +11,7 @@ import torch
 from core import devices
 from core.checkpoint import CheckpointError, load_checkpoint
 from core.inference import (
+    DeviceFailure,
     InferenceCancelled,
     Segmenter,
     blend_window,
@@ -238,6 +239,32 @@ def test_threshold_mask():
     assert threshold_mask(prob, 0.5).tolist() == [[False, True], [True, False]]
     with pytest.raises(ValueError, match="threshold"):
         threshold_mask(prob, 1.5)
+
+
+class Failing(torch.nn.Module):
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__()
+        self.exc = exc
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise self.exc
+
+
+def test_gpu_out_of_memory_becomes_a_device_failure_suggesting_the_cpu(segmenter: Segmenter, fundus: np.ndarray):
+    segmenter.model = Failing(torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    with pytest.raises(DeviceFailure, match="ran out of memory.*try the CPU"):
+        segmenter.predict(fundus)
+
+
+def test_accelerator_errors_become_device_failures_but_cpu_errors_stay_themselves(segmenter: Segmenter,
+                                                                                   fundus: np.ndarray):
+    segmenter.model = Failing(RuntimeError("device-side assert triggered"))
+    with pytest.raises(RuntimeError, match="device-side assert") as info:
+        segmenter.predict(fundus)
+    assert not isinstance(info.value, DeviceFailure), "a CPU bug is not hidden behind 'try the CPU'"
+    segmenter.device = torch.device("meta")  # stands in for a GPU that fails
+    with pytest.raises(DeviceFailure, match="meta failed"):
+        segmenter.predict(fundus)
 
 
 # --- devices -----------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from core.metrics import (
     Accumulator,
@@ -181,3 +183,15 @@ def test_accumulator_agrees_with_thresholding_at_every_bin_edge():
     for k in (1, 7, 14, 17, 3000, 5000, 9999):
         pooled, exact = acc.scores(k / bins), mask_scores(prob >= k / bins, truth)
         assert (pooled.sensitivity, pooled.specificity) == (exact.sensitivity, exact.specificity), k
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.booleans()), min_size=2, max_size=30))
+def test_roc_auc_equals_pairwise_count_for_any_small_case(pairs):
+    prob = np.array([p / 4 for p, _ in pairs])
+    truth = np.array([t for _, t in pairs])
+    assume(truth.any() and not truth.all())
+    assert roc_auc(prob, truth) == pytest.approx(_pairwise_auc(prob, truth), abs=1e-12)
+    acc = Accumulator(bins=8)
+    acc.add(prob.astype(np.float32), truth)
+    assert acc.roc_auc() == pytest.approx(_pairwise_auc(prob, truth), abs=1e-12), "bins that separate levels are exact"
