@@ -136,3 +136,11 @@ def test_real_drive_training_split_loads(drive_root: Path):
         assert 0.05 < s.vessels[s.fov].mean() < 0.2, "vessels cover roughly 12% of the FOV"
         assert 0.6 < s.fov.mean() < 0.8
         assert (s.target()[~s.fov] == IGNORE_INDEX).all()
+
+
+@pytest.mark.drive
+def test_real_drive_test_split_loads(drive_root: Path):
+    files = find_drive(drive_root, "test")
+    assert [f.name for f in files] == [f"{n:02d}" for n in range(1, 21)]
+    s = load_drive(drive_root, "test")[0]
+    assert s.image.shape == (584, 565, 3) and s.fov.shape == (584, 565)
