@@ -234,6 +234,21 @@ def test_missing_default_model_is_a_clear_error(monkeypatch, tmp_path: Path):
         Segmenter(device="cpu")
 
 
+def test_missing_model_file_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(CheckpointError, match="nope.pt: file not found"):
+        Segmenter(tmp_path / "nope.pt", device="cpu")
+
+
+def test_a_tutorial_checkpoint_segments_with_its_own_normalisation(tmp_path: Path, fundus: np.ndarray):
+    from tests.core._tutorial import tutorial_state_dict
+
+    torch.save({"model": tutorial_state_dict(base_c=8), "epoch": 3}, tmp_path / "model_best.pth")
+    seg = Segmenter(tmp_path / "model_best.pth", device="cpu")
+    assert seg.card()["source"] == "tutorial" and seg.threshold == 0.5
+    assert seg.card()["preprocessing"]["mean"] == pytest.approx([0.709, 0.381, 0.224])
+    assert seg.predict(fundus).shape == fundus.shape[:2]
+
+
 def test_threshold_mask():
     prob = np.array([[0.2, 0.5], [0.7, 0.0]], np.float32)
     assert threshold_mask(prob, 0.5).tolist() == [[False, True], [True, False]]
