@@ -20,6 +20,26 @@ def open_message(parent: QWidget | None, title: str, text: str,
     return box
 
 
+def _value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_value(x) for x in v)
+    return str(v)
+
+
+def _metric_lines(metrics: dict[str, Any], indent: str) -> list[str]:
+    """Nested metric dicts (e.g. {"validation": {"f1": …}}) as indented lines."""
+    out = []
+    for k, v in metrics.items():
+        if isinstance(v, dict):
+            out.append(f"{indent}{k}:")
+            out.extend(_metric_lines(v, indent + "  "))
+        else:
+            out.append(f"{indent}{k}: {_value(v)}")
+    return out
+
+
 def format_card(card: dict[str, Any]) -> str:
     """A model card as readable plain text: what it is, what it was trained on, how well it did."""
     lines = []
@@ -35,11 +55,10 @@ def format_card(card: dict[str, Any]) -> str:
     metrics = card.get("metrics") or {}
     if metrics:
         lines.append("Metrics:")
-        for k, v in metrics.items():
-            lines.append(f"  {k}: {v:.4f}" if isinstance(v, float) else f"  {k}: {v}")
+        lines.extend(_metric_lines(metrics, "  "))
     pre = card.get("preprocessing") or {}
     if pre:
-        lines.append("Preprocessing: " + ", ".join(f"{k}={v}" for k, v in pre.items()))
+        lines.append("Preprocessing: " + ", ".join(f"{k}={_value(v)}" for k, v in pre.items()))
     if card.get("source") and card.get("source") != "retinaseg":
         lines.append(f"Format: {card['source']}")
     return "\n".join(lines)

@@ -16,7 +16,7 @@ class OverlayValues:
     mask_color: str = "#00ff66"
     mask_opacity: float = 0.6
     show_heat: bool = False
-    heatmap: str = "Hot"
+    heatmap: str = "Viridis"  # stands out on the red-orange fundus better than "Hot"
     heat_opacity: float = 0.7
     show_fov: bool = True
 

@@ -39,4 +39,4 @@ def test_malformed_overlay_values_keep_defaults() -> None:
     style = OverlayStyle()
     style.restore({"mask_opacity": "lots", "mask_color": "not a colour", "heatmap": "Rainbow", "show_fov": "false"})
     assert style.values.mask_opacity == 0.6 and style.values.mask_color == "#00ff66"
-    assert style.values.heatmap == "Hot" and style.values.show_fov is False
+    assert style.values.heatmap == "Viridis" and style.values.show_fov is False
