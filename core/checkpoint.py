@@ -179,7 +179,9 @@ def _load_raw(p: Path) -> Any:
         ) from exc
     except (zipfile.BadZipFile, EOFError, RuntimeError, OSError, ValueError, KeyError, IndexError,
             AttributeError, TypeError, MemoryError) as exc:
-        raise CheckpointError(f"{p}: not a readable PyTorch checkpoint (damaged or truncated?): {_first_line(exc)}") from exc
+        raise CheckpointError(
+            f"{p}: not a readable PyTorch checkpoint (damaged or truncated?): {_first_line(exc)}"
+        ) from exc
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
@@ -196,7 +198,9 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         if raw.get("format") == FORMAT:
             version = raw.get("version")
             if not isinstance(version, int) or version > VERSION:
-                raise CheckpointError(f"checkpoint format version {version!r} is newer than this app supports ({VERSION})")
+                raise CheckpointError(
+                    f"checkpoint format version {version!r} is newer than this app supports ({VERSION})"
+                )
             state = _check_state_dict(raw.get("model"))
             threshold = float(raw.get("threshold", 0.5))
             if not (0.0 < threshold < 1.0) or math.isnan(threshold):
