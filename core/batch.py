@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from core.export import probability_to_uint16
+from core.export import check_folder, probability_to_uint16
 from core.imageio import ImageReadError, ImageWriteError, is_image_file, list_images, read_image, write_image
 
 Report = Callable[[int, int, str], None]
@@ -74,6 +74,7 @@ def segment_files(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ImageWriteError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from exc
+    check_folder(out_dir)  # a read-only folder fails now, not once per image after its inference
     if fov_path is not None and len(files) != 1:
         raise ValueError("--fov applies to a single input image")
     fov = read_image(fov_path, mode="L") > 127 if fov_path is not None else None
