@@ -57,7 +57,10 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         self.headless = headless  # report errors on stderr instead of dialogs (--screenshot runs)
         self.last_error = ""
-        self.model_path: str | None = model_path or self.settings.model_path or None
+        remembered = self.settings.model_path
+        if not model_path and remembered and not Path(remembered).is_file():
+            remembered = ""  # a checkpoint loaded last time has gone: back to the default model
+        self.model_path: str | None = model_path or remembered or None
         self.device = device or self.settings.device
         self.devices: dict[str, str] | None = None  # None until probed in the worker
         self._used_device = ""  # what the last run actually ran on (shown until the choice changes)
@@ -356,8 +359,8 @@ class MainWindow(QMainWindow):
         self.segmentFinished.emit(False, "cancelled")
 
     def _on_notice(self, _rid: int, text: str) -> None:
-        """The GPU failed and the worker moved to the CPU: say so, and stay on the CPU."""
-        self.set_device("cpu")
+        """The GPU failed and the worker moved to the CPU: say so, and stay on the CPU for this session."""
+        self.set_device("cpu", remember=False)
         self.report_error("GPU failed: using the CPU", text, QMessageBox.Icon.Information)
 
     # devices --------------------------------------------------------------------------------------
@@ -370,15 +373,16 @@ class MainWindow(QMainWindow):
             a.setEnabled(name == "auto" or name in found)
         if self.device not in found and self.device != "auto":
             self.statusBar().showMessage(f"{self.device} is not available here: using Auto", 8000)
-            self.set_device("auto")
+            self.set_device("auto", remember=False)
         self._show_device_choice()
         self.devicesKnown.emit(self.devices)
 
-    def set_device(self, name: str) -> None:
+    def set_device(self, name: str, remember: bool = True) -> None:
         if name != self.device:
             self._used_device = ""
         self.device = name
-        self.settings.device = name
+        if remember:
+            self.settings.device = name
         action = self.device_actions.get(name)
         if action is not None and not action.isChecked():
             action.setChecked(True)

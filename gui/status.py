@@ -11,7 +11,7 @@ class StatusPanel:
     def __init__(self, bar: QStatusBar) -> None:
         self.bar = bar
         self.pixel = QLabel()
-        self.pixel.setMinimumWidth(300)
+        self.pixel.setMinimumWidth(280)
         self.zoom = QLabel()
         self.size = QLabel()
         self.device = QLabel("Device: auto")
@@ -22,8 +22,8 @@ class StatusPanel:
         self.cancel = QPushButton("Cancel")
         self.cancel.setToolTip("Stop the segmentation (Esc)")
         self.cancel.hide()
-        bar.addWidget(self.pixel)
-        for w in (self.zoom, self.size, self.device, self.progress, self.cancel):
+        # all permanent: temporary messages ("Segmented … in 2.1 s") must not hide the pixel readout
+        for w in (self.pixel, self.zoom, self.size, self.device, self.progress, self.cancel):
             bar.addPermanentWidget(w)
 
     def show_zoom(self, factor: float) -> None:

@@ -199,6 +199,7 @@ def test_gpu_failure_falls_back_to_the_cpu_with_a_message(qtbot, make_window, im
     assert ok and window.document.has_prediction
     assert "CPU instead" in note.args[0]
     assert window.device == "cpu" and window.device_actions["cpu"].isChecked()
+    assert window.settings.device != "cpu"  # this session only: the GPU may work next time
     assert window.document.prediction_info.device == "CPU"
     assert [d for _, d in service.created] == ["cuda", "cpu"]
 
@@ -265,3 +266,23 @@ def test_status_bar_shows_pixel_under_cursor(qtbot, make_window, image_file: Pat
     assert text.startswith("x 10, y 20") and "p " in text
     assert window.status.size.text() == "112 × 96"
     assert window.status.zoom.text().endswith("%")
+
+
+def test_recent_files_menu_reopens(qtbot, make_window, image_file: Path, tmp_path: Path) -> None:
+    window = make_window(FakeService())
+    window.open_path(image_file)
+    window._fill_recent_menu()
+    entries = [a for a in window.recent_menu.actions() if a.text() == str(image_file.resolve())]
+    assert entries
+    gone = tmp_path / "gone.png"
+    window.settings.add_recent(gone)
+    window._fill_recent_menu()
+    [a for a in window.recent_menu.actions() if a.text() == str(gone.resolve())][0].trigger()
+    assert str(gone.resolve()) not in window.settings.recent_files()  # a vanished file leaves the list
+    assert window.document.name == "eye.png"
+
+
+def test_a_vanished_remembered_model_falls_back_to_the_default(qtbot, make_window, settings, tmp_path: Path) -> None:
+    settings.model_path = str(tmp_path / "deleted.pt")
+    window = make_window(FakeService(), model_path=None)
+    assert window.model_path is None
