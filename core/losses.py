@@ -10,7 +10,9 @@ import torch.nn.functional as F
 from core.data import IGNORE_INDEX
 
 
-def dice_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int = IGNORE_INDEX, eps: float = 1.0) -> torch.Tensor:
+def dice_loss(
+    logits: torch.Tensor, target: torch.Tensor, ignore_index: int = IGNORE_INDEX, eps: float = 1.0
+) -> torch.Tensor:
     """1 - mean soft Dice over classes, counted only where target != ignore_index."""
     num_classes = logits.shape[1]
     valid = (target != ignore_index).unsqueeze(1).to(logits.dtype)
