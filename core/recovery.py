@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from core.imageio import write_bytes_atomic
+from core.imageio import ImageWriteError, write_bytes_atomic
 
 SUFFIX = ".npz"
 FORMAT = "retinaseg-autosave"
@@ -106,7 +106,10 @@ def save_autosave(folder: str | os.PathLike[str], source_path: str | os.PathLike
                         bits=np.packbits(m != 0, axis=None))
     data = buf.getvalue()
     target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImageWriteError(f"{target}: cannot create the autosave folder ({exc.strerror or exc})") from exc
     path = autosave_path(target, source_path)
     write_bytes_atomic(path, lambda f: f.write(data))
     return path
