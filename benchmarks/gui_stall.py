@@ -143,6 +143,19 @@ def main() -> None:
         times.append((time.perf_counter() - s) * 1000)
     print(f"threshold change (re-threshold + overlay rebuild + repaint): median {np.median(times):.1f} ms, "
           f"max {max(times):.1f} ms")
+    window.overlay_style.update(show_heat=True)  # worst case: image + heat map + mask + FOV outline
+    canvas = window.canvas
+    for label, zoom in (("fit", None), ("100 %", 1.0), ("400 %", 4.0)):
+        canvas.fit_to_window() if zoom is None else canvas.set_zoom(zoom)
+        app.processEvents()
+        paints = []
+        for k in range(10):
+            canvas.horizontalScrollBar().setValue(canvas.horizontalScrollBar().value() + (15 if k % 2 else -15))
+            s = time.perf_counter()
+            canvas.viewport().repaint()
+            paints.append((time.perf_counter() - s) * 1000)
+        print(f"canvas repaint while panning at {label} ({canvas.viewport().width()}x{canvas.viewport().height()} "
+              f"viewport, all overlays on): median {np.median(paints):.1f} ms, max {max(paints):.1f} ms")
     window.close()
 
 
