@@ -53,6 +53,8 @@ class Checkpoint:
     trained_on: str = "unknown"
     metrics: dict[str, Any] = field(default_factory=dict)
     recipe: dict[str, Any] = field(default_factory=dict)
+    #: Recommended inference settings (precision, tta) that the threshold was chosen with.
+    inference: dict[str, Any] = field(default_factory=dict)
     source: str = FORMAT  # "retinaseg", "tutorial" or "state_dict"
 
     def build_model(self) -> UNet:
@@ -77,6 +79,7 @@ class Checkpoint:
             "trained_on": self.trained_on,
             "metrics": self.metrics,
             "recipe": self.recipe,
+            "inference": self.inference,
             "model": self.state_dict,
         }
 
@@ -213,6 +216,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
                 trained_on=str(raw.get("trained_on", "unknown")),
                 metrics=dict(raw.get("metrics") or {}),
                 recipe=dict(raw.get("recipe") or {}),
+                inference=dict(raw.get("inference") or {}),
                 source=FORMAT,
             )
         elif "model" in raw and isinstance(raw["model"], dict):

@@ -21,8 +21,10 @@ EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, help="checkpoint file (default: the shipped model)")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
-                   help="bf16 is faster on recent CPUs, marginally less exact")
+    p.add_argument("--precision", choices=["fp32", "bf16"],
+                   help="bf16 is faster on recent CPUs, marginally less exact (default: the model's setting)")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="average the four flips of the image (default: the model's setting)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +79,7 @@ def _progress_bar(total: int, desc: str, unit: str):  # type: ignore[no-untyped-
 def _make_segmenter(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from core.inference import Segmenter
 
-    return Segmenter(args.model, device=args.device, precision=args.precision)
+    return Segmenter(args.model, device=args.device, precision=args.precision, tta=args.tta)
 
 
 def cmd_segment(args: argparse.Namespace) -> int:

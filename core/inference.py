@@ -89,6 +89,8 @@ class Segmenter:
 
     ``device``: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda" or "mps".
     ``precision``: "fp32" or "bf16" (autocast; faster on CPUs with AVX-512 BF16, slightly less exact).
+    ``tta``: average the four flips of each tile. ``precision`` and ``tta`` default to the settings the
+    checkpoint recommends (those its threshold was chosen with), else fp32 without flips.
     """
 
     def __init__(
@@ -99,7 +101,8 @@ class Segmenter:
         checkpoint: Checkpoint | None = None,
         tile_size: int = 1024,
         overlap: int = 128,
-        precision: str = "fp32",
+        precision: str | None = None,
+        tta: bool | None = None,
         rescale: bool = True,
         threads: int | None = None,
     ) -> None:
@@ -111,6 +114,8 @@ class Segmenter:
             self.model_path: Path | None = path
         else:
             self.model_path = Path(model_path) if model_path else None
+        recommended = checkpoint.inference
+        precision = precision or str(recommended.get("precision", "fp32"))
         if precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be 'fp32' or 'bf16', not {precision!r}")
         if tile_size < MIN_SIDE or not 0 <= overlap < tile_size // 2:
@@ -120,6 +125,7 @@ class Segmenter:
         self.checkpoint = checkpoint
         self.device = resolve_device(device)
         self.precision = precision
+        self.tta = bool(recommended.get("tta", False)) if tta is None else tta
         self.tile_size = tile_size
         self.overlap = overlap
         self.rescale = rescale
@@ -222,11 +228,17 @@ class Segmenter:
         if ph or pw:
             tile = F.pad(tile, [0, pw, 0, ph], mode="replicate")
         t = tile.to(self.device).contiguous(memory_format=torch.channels_last)
+        if self.tta:  # the four flips in one batch
+            t = torch.cat([t, t.flip(-1), t.flip(-2), t.flip(-2, -1)])
         dtype = torch.bfloat16 if self.precision == "bf16" else None
         with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
             logits = self.model(t)["out"].float()
-        prob = logits.softmax(1)[0, 1, :th, :tw]
-        return prob.cpu()
+        p = logits.softmax(1)[:, 1]
+        if self.tta:
+            p = (p[0] + p[1].flip(-1) + p[2].flip(-2) + p[3].flip(-2, -1)) / 4
+        else:
+            p = p[0]
+        return p[:th, :tw].cpu()
 
 
 def threshold_mask(prob: np.ndarray, threshold: float) -> np.ndarray:

@@ -316,3 +316,23 @@ def test_named_devices(monkeypatch):
         devices.resolve_device("cuda")
     with pytest.raises(ValueError, match="unknown device"):
         devices.resolve_device("tpu")
+
+
+def test_flip_averaging_is_equivariant_and_follows_the_checkpoint(tiny_checkpoint_path) -> None:
+    """With tta the prediction of a mirrored image is the mirrored prediction."""
+    from core.checkpoint import load_checkpoint
+    from core.inference import Segmenter
+    from tests.conftest import synthetic_fundus
+
+    ckpt = load_checkpoint(tiny_checkpoint_path)
+    image = synthetic_fundus(64, 80)
+    fov = np.ones(image.shape[:2], bool)
+    seg = Segmenter(checkpoint=ckpt, device="cpu", tta=True)
+    p = seg.predict(image, fov=fov)
+    p_mirror = seg.predict(image[:, ::-1].copy(), fov=fov)
+    np.testing.assert_allclose(p_mirror[:, ::-1], p, atol=1e-5)
+    assert not np.allclose(Segmenter(checkpoint=ckpt, device="cpu", tta=False).predict(image, fov=fov), p)
+    ckpt.inference = {"precision": "bf16", "tta": True}
+    recommended = Segmenter(checkpoint=ckpt, device="cpu")
+    assert (recommended.precision, recommended.tta) == ("bf16", True)
+    assert Segmenter(checkpoint=ckpt, device="cpu", precision="fp32", tta=False).tta is False
