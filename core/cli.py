@@ -64,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--threshold", type=float, help="override the model's threshold")
     ev.add_argument("--json", type=Path, help="also write the results as JSON")
 
+    cal = sub.add_parser("calibrate", help="re-choose a model's threshold for given inference settings, "
+                         "on its validation images (training split), and save it")
+    cal.add_argument("--data", type=Path, required=True, help="DRIVE folder")
+    cal.add_argument("--model", type=Path, required=True, help="checkpoint from `retinaseg train`")
+    cal.add_argument("--out", type=Path, required=True, help="calibrated checkpoint to write")
+    cal.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    cal.add_argument("--tta", action="store_true", help="average the four flips")
+
     info = sub.add_parser("info", help="show the model card and the devices")
     _add_model_args(info)
     return parser
@@ -160,6 +168,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from core.calibrate import apply_calibration, calibrate, validation_samples
+    from core.checkpoint import load_checkpoint, save_checkpoint
+    from core.data import load_drive
+
+    ckpt = load_checkpoint(args.model)
+    samples = validation_samples(ckpt, load_drive(args.data, "training"))
+    cal = calibrate(ckpt, samples, args.precision, args.tta)
+    save_checkpoint(apply_calibration(ckpt, cal), args.out)
+    print(f"{args.precision}{' + flips' if args.tta else ''} on validation images "
+          f"{', '.join(s.name for s in samples)}: threshold {cal.threshold:.4f}, F1 {cal.val_f1:.4f}, "
+          f"AUC {cal.val_auc:.4f}; saved {args.out}")
+    return EXIT_OK
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from core.devices import available_devices
 
@@ -169,7 +192,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"segment": cmd_segment, "train": cmd_train, "evaluate": cmd_evaluate, "info": cmd_info}
+COMMANDS = {"segment": cmd_segment, "train": cmd_train, "evaluate": cmd_evaluate, "calibrate": cmd_calibrate,
+            "info": cmd_info}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,49 @@
+"""Threshold calibration for inference settings, on the checkpoint's own validation images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.calibrate import apply_calibration, calibrate, validation_samples
+from core.checkpoint import load_checkpoint, save_checkpoint
+from core.data import Sample
+from core.metrics import Accumulator
+from tests.conftest import synthetic_fundus
+
+
+def _samples() -> list[Sample]:
+    out = []
+    for i, name in enumerate(["21", "22", "23"]):
+        image = synthetic_fundus(48, 56, seed=i)
+        vessels = image[..., 1] < 60
+        out.append(Sample(name, image, vessels, np.ones(vessels.shape, bool)))
+    return out
+
+
+def test_calibration_picks_the_best_f1_threshold_and_is_stored(tiny_checkpoint_path, tmp_path) -> None:
+    from core.inference import Segmenter
+
+    ckpt = load_checkpoint(tiny_checkpoint_path)
+    ckpt.metrics["validation"] = {"images": ["22", "23"]}
+    val = validation_samples(ckpt, _samples())
+    assert [s.name for s in val] == ["22", "23"]
+
+    cal = calibrate(ckpt, val, precision="fp32", tta=True)
+    acc = Accumulator()
+    seg = Segmenter(checkpoint=ckpt, device="cpu", tta=True)
+    for s in val:
+        acc.add(seg.predict(s.image, fov=s.fov), s.vessels, s.fov)
+    assert cal.val_f1 == pytest.approx(acc.best_threshold()[1])
+    assert acc.scores(cal.threshold).f1 == pytest.approx(cal.val_f1)
+
+    path = save_checkpoint(apply_calibration(ckpt, cal), tmp_path / "cal.pt")
+    loaded = load_checkpoint(path)
+    assert loaded.inference == {"precision": "fp32", "tta": True}
+    assert loaded.threshold == pytest.approx(min(max(cal.threshold, 0.01), 0.99))
+    assert loaded.metrics["validation"]["threshold_for"] == {"precision": "fp32", "tta": True}
+
+
+def test_a_checkpoint_without_validation_images_cannot_be_calibrated(tiny_checkpoint_path) -> None:
+    with pytest.raises(ValueError, match="validated on"):
+        validation_samples(load_checkpoint(tiny_checkpoint_path), _samples())
