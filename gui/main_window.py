@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
 from core.imageio import READABLE_SUFFIXES, ImageReadError, is_image_file
 from core.resources import default_model_path
 from gui.canvas import ImageCanvas
+from gui.device_choice import DeviceChoice
 from gui.dialogs import format_card, open_message
 from gui.document import ImageDocument, PredictionInfo
-from gui.inference_service import InferenceService, SegmentResult, model_display_name
+from gui.inference_service import InferenceService, SegmentResult
+from gui.model_choice import ModelChoice
 from gui.overlay_style import OverlayStyle
 from gui.session import ImageSession
 from gui.settings import AppSettings
@@ -38,7 +40,6 @@ from gui.widgets.result_info import ResultInfo
 from gui.widgets.threshold import ThresholdControl
 from gui.workers import InferenceController
 
-DEVICES = (("auto", "Auto"), ("cuda", "CUDA"), ("mps", "Apple MPS"), ("cpu", "CPU"))
 PROBE_DELAY_MS = 250
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in READABLE_SUFFIXES) + ");;All files (*)"
 
@@ -57,21 +58,14 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         self.headless = headless  # report errors on stderr instead of dialogs (--screenshot runs)
         self.last_error = ""
-        remembered = self.settings.model_path
-        if not model_path and remembered and not Path(remembered).is_file():
-            remembered = ""  # a checkpoint loaded last time has gone: back to the default model
-        self.model_path: str | None = model_path or remembered or None
-        self.device = device or self.settings.device
-        self.devices: dict[str, str] | None = None  # None until probed in the worker
-        self._used_device = ""  # what the last run actually ran on (shown until the choice changes)
-        self._model_requests: dict[int, tuple[str, str | None]] = {}
         self._pending: dict[int, ImageDocument] = {}
-        self._card_cache: dict[str | None, dict[str, Any]] = {}
 
         self.overlay_style = OverlayStyle(self)
         self.overlay_style.restore(self.settings.overlay())
         self.session = ImageSession(self)
         self.controller = InferenceController(service, self)
+        self.models = ModelChoice(self.controller, self.settings, model_path, self)
+        self.devices_choice = DeviceChoice(self.settings, device or self.settings.device, self)
         self.canvas = ImageCanvas(self.overlay_style, self)
         self.setCentralWidget(self.canvas)
         self.threshold = ThresholdControl()
@@ -87,6 +81,7 @@ class MainWindow(QMainWindow):
         if (geometry := self.settings.geometry()) is not None:
             self.restoreGeometry(geometry)
         self._show_document(None)
+        self.status.show_device(self.devices_choice.text())
         self._shown_once = False
 
     # construction ----------------------------------------------------------------------------
@@ -151,18 +146,6 @@ class MainWindow(QMainWindow):
         self.act_card = A("Show Model &Card…", self.show_model_card)
         self.act_load_model = A("&Load Checkpoint…", self._ask_load_model)
         self.act_default_model = A("Use &Default Model", self.use_default_model)
-        self.device_group = QActionGroup(self)
-        self.device_actions: dict[str, QAction] = {}
-        for name, label in DEVICES:
-            a = A(label, checkable=True)
-            a.setData(name)
-            a.setEnabled(name in ("auto", "cpu"))
-            if name in ("cuda", "mps"):
-                a.setText(f"{label} (checking…)")
-            self.device_group.addAction(a)
-            self.device_actions[name] = a
-        self.device_actions.get(self.device, self.device_actions["auto"]).setChecked(True)
-        self.device_group.triggered.connect(lambda a: self.set_device(a.data()))
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -181,7 +164,7 @@ class MainWindow(QMainWindow):
         m = bar.addMenu("&Segment")
         m.addActions([self.act_segment, self.act_cancel])
         m = bar.addMenu("&Device")
-        m.addActions(self.device_group.actions())
+        m.addActions(self.devices_choice.group.actions())
         m = bar.addMenu("&Model")
         m.addActions([self.act_card, self.act_load_model, self.act_default_model])
         tb = self.addToolBar("Main")
@@ -202,8 +185,11 @@ class MainWindow(QMainWindow):
         c.notice.connect(self._on_notice)
         c.busyChanged.connect(self._on_busy)
         c.devicesFound.connect(self._on_devices)
-        c.modelChecked.connect(self._on_model_checked)
-        c.modelFailed.connect(self._on_model_failed)
+        self.devices_choice.textChanged.connect(self.status.show_device)
+        self.models.changed.connect(self.modelChanged)
+        self.models.cardReady.connect(self._show_card)
+        self.models.failed.connect(self.report_error)
+        self.models.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.status.cancel.clicked.connect(self.cancel_segmentation)
         self.session.currentChanged.connect(self._show_document)
         self.canvas.cursorMoved.connect(self._on_cursor)
@@ -311,11 +297,11 @@ class MainWindow(QMainWindow):
         if doc is None:
             self.statusBar().showMessage("Open an image first", 4000)
             return None
-        if self.model_path is None and not default_model_path().is_file():
+        if self.models.path is None and not default_model_path().is_file():
             self._fail_now(f"No model to segment with: the default model {default_model_path()} is missing.\n"
                            "Load a checkpoint with Model > Load Checkpoint…")
             return None
-        rid = self.controller.segment(doc.image, doc.fov, self.model_path, self.device)
+        rid = self.controller.segment(doc.image, doc.fov, self.models.path, self.devices_choice.name)
         self._pending = {rid: doc}
         self.status.start_progress("preparing…")  # the first run also imports torch and loads the model
         self.statusBar().showMessage(f"Segmenting {doc.name}…")
@@ -338,8 +324,7 @@ class MainWindow(QMainWindow):
         info = PredictionInfo(result.model_name, result.device_name, result.seconds)
         doc.set_prediction(result.probability, fov=result.fov, threshold=result.threshold, info=info,
                            probability_u8=result.probability_u8, outline=result.fov_outline)
-        self._used_device = result.device_name
-        self.status.show_device(result.device_name)
+        self.devices_choice.note_used(result.device_name)
         self.statusBar().showMessage(
             f"Segmented {doc.name} in {result.seconds:.1f} s on {result.device_name} with {result.model_name}", 10000)
         self.segmentFinished.emit(True, "")
@@ -360,91 +345,55 @@ class MainWindow(QMainWindow):
 
     def _on_notice(self, _rid: int, text: str) -> None:
         """The GPU failed and the worker moved to the CPU: say so, and stay on the CPU for this session."""
-        self.set_device("cpu", remember=False)
+        self.devices_choice.select("cpu", remember=False)
         self.report_error("GPU failed: using the CPU", text, QMessageBox.Icon.Information)
 
-    # devices --------------------------------------------------------------------------------------
+    # devices and model ------------------------------------------------------------------------------
     def _on_devices(self, found: dict[str, str]) -> None:
-        self.devices = dict(found)
-        for name, label in DEVICES:
-            a = self.device_actions[name]
-            if name in ("cuda", "mps"):
-                a.setText(found.get(name, f"{label} (not available)"))
-            a.setEnabled(name == "auto" or name in found)
-        if self.device not in found and self.device != "auto":
-            self.statusBar().showMessage(f"{self.device} is not available here: using Auto", 8000)
-            self.set_device("auto", remember=False)
-        self._show_device_choice()
+        message = self.devices_choice.set_available(found)
+        if message:
+            self.statusBar().showMessage(message, 8000)
         self.devicesKnown.emit(self.devices)
 
+    @property
+    def device(self) -> str:
+        return self.devices_choice.name
+
+    @property
+    def devices(self) -> dict[str, str] | None:
+        """What the worker found ({name: description}); None until it has looked."""
+        return self.devices_choice.available
+
+    @property
+    def device_actions(self) -> dict[str, QAction]:
+        return self.devices_choice.actions
+
     def set_device(self, name: str, remember: bool = True) -> None:
-        if name != self.device:
-            self._used_device = ""
-        self.device = name
-        if remember:
-            self.settings.device = name
-        action = self.device_actions.get(name)
-        if action is not None and not action.isChecked():
-            action.setChecked(True)
-        self._show_device_choice()
+        self.devices_choice.select(name, remember)
 
-    def _show_device_choice(self) -> None:
-        if self._used_device:
-            self.status.show_device(self._used_device)
-        elif self.device == "auto" and self.devices is not None:
-            best = next((self.devices[d] for d in ("cuda", "mps", "cpu") if d in self.devices), "CPU")
-            self.status.show_device(f"Auto ({best})")
-        elif self.devices is not None:
-            self.status.show_device(self.devices.get(self.device, self.device))
-        else:
-            self.status.show_device(self.device)
+    @property
+    def model_path(self) -> str | None:
+        return self.models.path
 
-    # model ------------------------------------------------------------------------------------------
+    @model_path.setter
+    def model_path(self, path: str | None) -> None:
+        self.models.path = path
+
     def load_model(self, path: str) -> int:
-        """Validate ``path`` in the worker; it becomes the model only if valid (see _on_model_checked)."""
-        rid = self.controller.check_model(path)
-        self._model_requests[rid] = ("load", path)
-        self.statusBar().showMessage(f"Checking {Path(path).name}…")
-        return rid
+        """Validate ``path`` in the worker; it becomes the model only if valid (else a dialog)."""
+        return self.models.load(path)
 
     def use_default_model(self) -> None:
-        self.model_path = None
-        self.settings.model_path = ""
-        self.statusBar().showMessage(f"Model: {model_display_name(None)}", 5000)
-        self.modelChanged.emit("")
+        self.models.use_default()
 
     def show_model_card(self) -> None:
-        card = self._card_cache.get(self.model_path)
-        if card is not None:
-            self._show_card(card)
-            return
-        rid = self.controller.check_model(self.model_path)
-        self._model_requests[rid] = ("show", self.model_path)
+        self.models.show_card()
 
     def _ask_load_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load model checkpoint", self.settings.last_dir,
                                               "Checkpoints (*.pt *.pth *.ckpt *.safetensors);;All files (*)")
         if path:
             self.load_model(path)
-
-    def _on_model_checked(self, rid: int, card: dict[str, Any]) -> None:
-        purpose, path = self._model_requests.pop(rid, ("", None))
-        self._card_cache[path] = card
-        if purpose == "load":
-            self.model_path = path
-            self.settings.model_path = path or ""
-            self.statusBar().showMessage(f"Model: {model_display_name(path)} (next segmentation uses it)", 8000)
-            self.modelChanged.emit(path or "")
-        elif purpose == "show":
-            self._show_card(card)
-
-    def _on_model_failed(self, rid: int, message: str) -> None:
-        purpose, path = self._model_requests.pop(rid, ("", None))
-        current = model_display_name(self.model_path)
-        if purpose == "load":
-            self.report_error("Cannot load model", f"{message}\n\nThe current model ({current}) stays in use.")
-        else:
-            self.report_error("No model card", message)
 
     def _show_card(self, card: dict[str, Any]) -> None:
         open_message(self, "Model card", format_card(card), QMessageBox.Icon.Information)
