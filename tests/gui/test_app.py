@@ -97,3 +97,21 @@ def test_closing_the_window_mid_segmentation_exits_cleanly(tmp_path: Path, tiny_
     r = run_py(["-c", code], tmp_path, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "QThread" not in r.stderr and "Traceback" not in r.stderr
+
+
+def test_uncaught_exception_shows_a_dialog_and_the_app_lives_on(qtbot, monkeypatch) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QMessageBox, QWidget
+
+    from gui.app import install_excepthook
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    install_excepthook(lambda: parent)
+    try:
+        raise RuntimeError("boom in a slot")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    boxes = parent.findChildren(QMessageBox)
+    assert boxes and "boom in a slot" in boxes[0].text() and "boom in a slot" in boxes[0].detailedText()
+    boxes[0].accept()
