@@ -206,6 +206,7 @@ def seed_cases(h: int = 24, w: int = 32) -> list[Case]:
         ("png_16bit_la", ".png", raw_png(w, h, 16, 4), (h, w)),
         ("png_2bit_gray", ".png", raw_png(w, h, 2, 0), (h, w)),
         ("png_1x1", ".png", _save(rgb.crop((0, 0, 1, 1)), "PNG"), (1, 1)),
+        ("png_exif_rotated", ".png", _save(rgb, "PNG", exif=rotated.tobytes()), (w, h)),
         ("png_apng", ".png", _save(rgb, "PNG", save_all=True, append_images=[other.resize((w, h))]), (h, w)),
         ("tiff_rgb", ".tif", _save(rgb, "TIFF"), (h, w)),
         ("tiff_rgb_lzw", ".tif", _save(rgb, "TIFF", compression="tiff_lzw"), (h, w)),
@@ -221,6 +222,7 @@ def seed_cases(h: int = 24, w: int = 32) -> list[Case]:
         ("tiff_float32", ".tif", _save(f32, "TIFF"), (h, w)),
         ("tiff_int32", ".tif", _save(i32, "TIFF"), (h, w)),
         ("tiff_multipage", ".tif", _save(rgb, "TIFF", save_all=True, append_images=[other, gray]), (h, w)),
+        ("tiff_orientation_6", ".tif", _save(rgb, "TIFF", tiffinfo={274: 6}), (w, h)),
         ("tiff_1x1", ".tif", _save(gray.crop((0, 0, 1, 1)), "TIFF"), (1, 1)),
         ("jpeg_rgb", ".jpg", _save(rgb, "JPEG", quality=90), (h, w)),
         ("jpeg_gray", ".jpeg", _save(gray, "JPEG"), (h, w)),
@@ -606,8 +608,10 @@ class _Worker:
         env = {**os.environ, "FUZZ_WORKDIR": str(workdir), "FUZZ_MEM_LIMIT": str(mem_limit),
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.fuzz_corpus", "--worker"], cwd=REPO, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.stderr_path = workdir / "stderr.txt"
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen([sys.executable, "-m", "tests.fuzz_corpus", "--worker"], cwd=REPO, env=env,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
         assert self.proc.stdout is not None
         os.set_blocking(self.proc.stdout.fileno(), True)
         self.case: Case | None = None
@@ -617,9 +621,18 @@ class _Worker:
     def send(self, case: Case) -> None:
         assert self.proc.stdin is not None
         blob = pickle.dumps(case)
-        self.proc.stdin.write(struct.pack("<Q", len(blob)) + blob)
-        self.proc.stdin.flush()
         self.case, self.started = case, time.monotonic()
+        try:
+            self.proc.stdin.write(struct.pack("<Q", len(blob)) + blob)
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # the worker is gone: its stdout reaches EOF and the case is reported as 'died'
+
+    def stderr_tail(self) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace")[-600:].strip()
+        except OSError:
+            return ""
 
     def receive(self) -> tuple[Case, dict[str, Any]] | None:
         """Read what is available: (case, result) when complete, None if not yet; EOFError if the worker died."""
@@ -696,7 +709,8 @@ def run_corpus(cases: Iterable[Case], workdir: Path, workers: int = 2, timeout: 
                     code = w.kill()
                     case = w.case
                     assert case is not None
-                    report.add(case, {"status": "died", "problems": [f"died: worker exited with {code}"]})
+                    report.add(case, {"status": "died",
+                                      "problems": [f"died: worker exited with {code}: {w.stderr_tail()}"]})
                     w = replace(w)
                     feed(w)
                     continue
