@@ -23,6 +23,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 from gui.document import ImageDocument
+from gui.layers import ImageLayer
 from gui.overlay import heat_to_qimage, image_to_qimage, mask_to_qimage
 from gui.overlay_style import OverlayStyle
 
@@ -49,8 +50,8 @@ class ImageCanvas(QGraphicsView):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._image_item = QGraphicsPixmapItem()
-        self._heat_item = QGraphicsPixmapItem()
-        self._mask_item = QGraphicsPixmapItem()
+        self._heat_item = ImageLayer()
+        self._mask_item = ImageLayer()
         self._fov_item = QGraphicsPathItem()
         pen = QPen(QColor(255, 220, 0), 1.5)
         pen.setCosmetic(True)  # the same width on screen at any zoom
@@ -71,8 +72,9 @@ class ImageCanvas(QGraphicsView):
                 signal.disconnect(slot)
         self.document = doc
         if doc is None:
-            for item in (self._image_item, self._heat_item, self._mask_item):
-                item.setPixmap(QPixmap())
+            self._image_item.setPixmap(QPixmap())
+            self._heat_item.set_image(None)
+            self._mask_item.set_image(None)
             self._fov_item.setPath(QPainterPath())
             return
         for signal, slot in self._doc_connections():
@@ -104,24 +106,32 @@ class ImageCanvas(QGraphicsView):
         d = self.document
         if d is None or d.probability_u8 is None or not v.show_heat:
             self._heat_item.setVisible(False)
-            self._heat_item.setPixmap(QPixmap())
+            self._heat_item.set_image(None)
             return
-        self._heat_item.setPixmap(QPixmap.fromImage(heat_to_qimage(d.probability_u8, v.heatmap, v.heat_opacity)))
+        self._heat_item.set_image(heat_to_qimage(d.probability_u8, v.heatmap, v.heat_opacity))
         self._heat_item.setVisible(True)
 
     def _on_mask_changed(self, rect: QRect) -> None:
-        # Issue 5 will repaint only ``rect`` for brush strokes; predictions and thresholds change it all.
-        self._refresh_mask()
+        """A null rect (new prediction, threshold) rebuilds the layer; an edit repaints only ``rect``."""
+        d, v = self.document, self.overlay_style.values
+        if rect.isNull() or d is None or d.mask is None or self._mask_item.is_empty() or not v.show_mask:
+            self._refresh_mask()
+            return
+        r = rect.intersected(QRect(0, 0, d.width, d.height))
+        if r.isEmpty():
+            return
+        patch = d.mask[r.top():r.bottom() + 1, r.left():r.right() + 1]
+        self._mask_item.update_region(mask_to_qimage(patch, self.overlay_style.mask_qcolor, v.mask_opacity),
+                                      r.left(), r.top())
 
     def _refresh_mask(self) -> None:
         v = self.overlay_style.values
         d = self.document
         if d is None or d.mask is None or not v.show_mask:
             self._mask_item.setVisible(False)
-            self._mask_item.setPixmap(QPixmap())
+            self._mask_item.set_image(None)
             return
-        self._mask_item.setPixmap(QPixmap.fromImage(mask_to_qimage(d.mask, self.overlay_style.mask_qcolor,
-                                                                   v.mask_opacity)))
+        self._mask_item.set_image(mask_to_qimage(d.mask, self.overlay_style.mask_qcolor, v.mask_opacity))
         self._mask_item.setVisible(True)
 
     def _refresh_fov(self) -> None:
@@ -136,10 +146,14 @@ class ImageCanvas(QGraphicsView):
         self._fov_item.setVisible(self.overlay_style.values.show_fov)
 
     def mask_layer_visible(self) -> bool:
-        return self._mask_item.isVisible() and not self._mask_item.pixmap().isNull()
+        return self._mask_item.isVisible() and not self._mask_item.is_empty()
 
     def heat_layer_visible(self) -> bool:
-        return self._heat_item.isVisible() and not self._heat_item.pixmap().isNull()
+        return self._heat_item.isVisible() and not self._heat_item.is_empty()
+
+    @property
+    def mask_layer(self) -> ImageLayer:
+        return self._mask_item
 
     def fov_layer_visible(self) -> bool:
         return self._fov_item.isVisible() and not self._fov_item.path().isEmpty()

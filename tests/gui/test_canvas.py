@@ -82,3 +82,20 @@ def test_cursor_reports_image_pixels(canvas: ImageCanvas, qtbot) -> None:  # noq
         mouse(canvas, QEvent.Type.MouseMove, origin + QPoint(5, 7), Qt.MouseButton.NoButton)
     assert sig.args == [5, 7]
     assert canvas.image_pixel_at(origin - QPoint(3, 3)) == (-1, -1)
+
+
+def test_mask_edit_repaints_only_the_touched_rectangle(canvas: ImageCanvas) -> None:
+    doc = canvas.document
+    prob = np.zeros((doc.height, doc.width), np.float32)
+    prob[:, :1000] = 0.9  # left half vessel
+    doc.set_prediction(prob, threshold=0.5)
+    layer = canvas.mask_layer
+    assert layer.image.pixelColor(10, 10).alpha() > 0 and layer.image.pixelColor(1500, 10).alpha() == 0
+
+    doc.mask[100:110, 1500:1520] = True  # an in-place edit, as a brush stroke makes it
+    doc.mask[500, 10] = False  # outside the announced rectangle: must not be repainted
+    doc.mask_changed((100, 1500, 110, 1520))
+
+    assert layer.image.pixelColor(1510, 105).alpha() > 0
+    assert layer.image.pixelColor(1510, 111).alpha() == 0
+    assert layer.image.pixelColor(10, 500).alpha() > 0  # proves the layer was not rebuilt
