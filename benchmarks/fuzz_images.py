@@ -1,8 +1,8 @@
 """Fuzz the image reader and the mask loader with >= 10,000 generated and mutated files; print the figures.
 
-Every case runs in a worker process under an address-space limit with a per-case timeout
-(see tests/fuzz_corpus.py): it must load correctly or raise ImageReadError. Prints cases tried,
-loaded, refused, crashes, hangs, dead workers, the slowest case and the peak RSS of one case;
+Every case (from tests/fuzz_corpus.py) runs in a worker process under an address-space limit with a
+per-case timeout (tests/fuzz_runner.py): it must load correctly or raise ImageReadError. Prints cases
+tried, loaded, refused, crashes, hangs, dead workers, the slowest case and the peak RSS of one case;
 exits 1 if any case broke the property (``--save-failures DIR`` keeps those files to reproduce).
 
     python benchmarks/fuzz_images.py [--cases 10000] [--seed 0] [--workers 2] [--timeout 30] [--mem-gb 2]
@@ -17,7 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fuzz_corpus import corpus, run_corpus  # noqa: E402
+from tests.fuzz_corpus import corpus  # noqa: E402
+from tests.fuzz_runner import run_corpus  # noqa: E402
 
 
 def main() -> int:

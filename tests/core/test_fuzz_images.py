@@ -1,6 +1,6 @@
 """Hostile image files: every one loads correctly or raises ImageReadError; never a crash, hang or memory blow-up.
 
-The corpus and the bounded runner live in ``tests/fuzz_corpus.py``; the full run (>= 10,000 cases,
+The corpus is ``tests/fuzz_corpus.py``, the bounded runner ``tests/fuzz_runner.py``; the full run (>= 10,000 cases,
 with figures) is ``benchmarks/fuzz_images.py`` and the slow-marked test below.
 """
 
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from core.imageio import ImageReadError, read_image
-from tests.fuzz_corpus import Case, check_file, corpus, crafted_cases, run_corpus, seed_cases
+from tests.fuzz_corpus import Case, corpus, crafted_cases, seed_cases
+from tests.fuzz_runner import check_file, run_corpus
 
 FAST_CASES = 600
 
