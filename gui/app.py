@@ -72,13 +72,13 @@ class ScreenshotRun:
             QTimer.singleShot(300, lambda: self.finish(True, ""))
 
     def finish(self, ok: bool, message: str) -> None:
+        if self.out is None:
+            return  # --segment alone: stay open with the result (or the error dialog)
         if not ok:
             print(f"retinaseg-gui: {message}", file=sys.stderr)
             self.exit_code = 1
             self.app.exit(1)
             return
-        if self.out is None:
-            return  # --segment alone: stay open showing the result
         QTimer.singleShot(200, self._grab)  # let the overlay paint first
 
     def _grab(self) -> None:
