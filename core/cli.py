@@ -200,11 +200,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from core.checkpoint import CheckpointError
     from core.imageio import ImageReadError, ImageWriteError
+    from core.inference import DeviceFailure
 
     try:
         return COMMANDS[args.command](args)
     except (CheckpointError, ImageReadError, ImageWriteError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURES
+    except DeviceFailure as exc:
+        # finished images are already written; what remains can be redone on the CPU
+        print(f"error: {exc} (run again with --device cpu)", file=sys.stderr)
         return EXIT_FAILURES
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
