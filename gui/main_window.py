@@ -285,6 +285,8 @@ class MainWindow(QMainWindow):
         self.act_prev.setEnabled(self.session.can_step_back)
         self.act_next.setEnabled(self.session.can_step_forward)
         self._on_busy(self.controller.busy)
+        if doc is not None:
+            self.canvas.setFocus()  # Space-drag panning and the wheel work straight away
 
     @property
     def document(self) -> ImageDocument | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from core.imageio import list_images
+from core.imageio import ImageReadError, list_images
 from gui.document import ImageDocument
 
 
@@ -47,12 +47,24 @@ class ImageSession(QObject):
         self._show(index, doc)
         return doc
 
+    def _first_readable(self, paths: list[Path]) -> int:
+        """Index of the first image in ``paths`` that can be read (raises the first error if none)."""
+        first_error: ImageReadError | None = None
+        for i, p in enumerate(paths):
+            try:
+                self._load(p.resolve())
+                return i
+            except ImageReadError as exc:
+                first_error = first_error or exc
+        assert first_error is not None
+        raise first_error
+
     def open_folder(self, folder: str | os.PathLike[str]) -> ImageDocument:
-        """All images directly inside ``folder``, starting with the first that can be read."""
+        """All images directly inside ``folder``, showing the first one that can be read."""
         paths = list_images(folder)
         if not paths:
             raise ValueError(f"{folder}: no images found (readable: .tif, .png, .jpg, .bmp, .gif, .ppm)")
-        return self.open_files(paths)
+        return self.open_files(paths, self._first_readable(paths))
 
     def go_to(self, index: int) -> ImageDocument:
         """Show image ``index`` of the list (raises ImageReadError; the current image then stays)."""

@@ -286,3 +286,13 @@ def test_a_vanished_remembered_model_falls_back_to_the_default(qtbot, make_windo
     settings.model_path = str(tmp_path / "deleted.pt")
     window = make_window(FakeService(), model_path=None)
     assert window.model_path is None
+
+
+def test_folder_starting_with_a_broken_file_opens_the_first_readable(qtbot, make_window, image_folder: Path) -> None:
+    (image_folder / "0_broken.png").write_bytes(b"\x89PNG truncated")
+    window = make_window(FakeService())
+    assert window.open_path(image_folder)
+    assert window.document.name == "a.png" and "(2/4)" in window.windowTitle()
+    with qtbot.waitSignal(window.errorShown):
+        window.act_prev.trigger()
+    assert window.document.name == "a.png"
