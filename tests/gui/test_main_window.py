@@ -184,7 +184,7 @@ def test_closing_during_inference_cancels_and_exits_cleanly(qtbot, make_window, 
     start = time.perf_counter()
     window.close()
 
-    assert time.perf_counter() - start < 2.0  # one 50 ms tile, not 10 s of work
+    assert time.perf_counter() - start < 5.0  # one 50 ms tile (plus a busy machine), not 10 s of work
     assert not window.controller._thread.isRunning()
 
 
