@@ -111,6 +111,8 @@ def read_image(path: str | os.PathLike[str], mode: str | None = "RGB", max_pixel
         raise ImageReadError(f"{p}: image is too large to be a real photograph ({exc})") from exc
     except MemoryError as exc:
         raise ImageReadError(f"{p}: not enough memory to read this image") from exc
+    except (PermissionError, FileNotFoundError, IsADirectoryError) as exc:
+        raise ImageReadError(f"{p}: cannot read ({exc.strerror or exc})") from exc
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError,
             ZeroDivisionError, OverflowError, struct.error, NotImplementedError) as exc:
         raise ImageReadError(f"{p}: image is damaged or truncated ({exc})") from exc

@@ -232,6 +232,17 @@ def test_folder_is_refused(tmp_path: Path):
     _unreadable(tmp_path / "dir.png", "folder")
 
 
+def test_unreadable_file_is_not_called_damaged(tmp_path: Path, monkeypatch):
+    write_image(tmp_path / "locked.png", _rgb())
+
+    def denied(fp, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(fp))
+
+    monkeypatch.setattr(Image, "open", denied)  # chmod 000 does not stop root, so simulate it
+    message = _unreadable(tmp_path / "locked.png", "cannot read (Permission denied)")
+    assert "damaged" not in message
+
+
 def test_missing_file_is_refused(tmp_path: Path):
     _unreadable(tmp_path / "absent.png", "not found")
 
