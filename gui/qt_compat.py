@@ -43,8 +43,14 @@ def apply() -> bool:
         return True
     if not singleton_refcount_leak():
         return False
+    if sys.implementation.name != "cpython" or hasattr(sys, "getobjects"):
+        return False  # ob_refcnt is not the first field there (Py_TRACE_REFS builds); leave them alone
     for obj in (None, True, False):
-        # ob_refcnt is the first field of every CPython object (non-free-threaded builds, < 3.12)
-        ctypes.c_ssize_t.from_address(id(obj)).value += HEADROOM
+        # ob_refcnt is the first field of a CPython object (release builds before 3.12)
+        cell = ctypes.c_ssize_t.from_address(id(obj))
+        before = sys.getrefcount(obj)
+        if cell.value != before - 1:  # getrefcount's own argument adds one; anything else: wrong layout
+            return False
+        cell.value += HEADROOM
     _applied = True
     return True
