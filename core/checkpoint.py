@@ -16,6 +16,7 @@ import math
 import os
 import pickle
 import re
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,7 +182,7 @@ def _load_raw(p: Path) -> Any:
             f"or holding Python objects): {reason.group(1).strip() if reason else _first_line(exc)}"
         ) from exc
     except (zipfile.BadZipFile, EOFError, RuntimeError, OSError, ValueError, KeyError, IndexError,
-            AttributeError, TypeError, MemoryError) as exc:
+            AttributeError, TypeError, MemoryError, struct.error) as exc:
         raise CheckpointError(
             f"{p}: not a readable PyTorch checkpoint (damaged or truncated?): {_first_line(exc)}"
         ) from exc

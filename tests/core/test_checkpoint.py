@@ -247,3 +247,10 @@ def test_build_model_refuses_weights_that_do_not_fit():
     ckpt = Checkpoint(state_dict=_tiny_state(), arch={"base_c": 8}, preprocessing=PRE)
     with pytest.raises(CheckpointError, match="do not fit"):
         ckpt.build_model()
+
+
+def test_a_four_byte_junk_file_is_refused_clearly(tmp_path) -> None:
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match="junk.pt"):
+        load_checkpoint(junk)
