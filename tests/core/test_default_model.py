@@ -38,3 +38,15 @@ def test_default_model_segments_the_sample_photo_plausibly() -> None:
     vessel_fraction = float((prob >= segmenter.threshold)[fov].mean())
     assert 0.05 <= vessel_fraction <= 0.20
     assert prob[~fov].max() == 0.0
+
+
+@pytest.mark.drive
+def test_default_model_meets_its_quality_bar_on_drive_test(drive_root) -> None:
+    """Guards the shipped weights and the inference path: pooled F1/AUC on the 20 DRIVE test images."""
+    from core.data import load_drive
+    from core.evaluate import evaluate
+    from core.inference import Segmenter
+
+    result = evaluate(Segmenter(device="cpu"), load_drive(drive_root, "test"))
+    assert result.pooled.f1 >= 0.81
+    assert result.pooled.roc_auc >= 0.975
