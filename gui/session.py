@@ -20,6 +20,7 @@ class ImageSession(QObject):
 
     currentChanged = Signal(object)  # ImageDocument
     listChanged = Signal()
+    documentOpened = Signal(object)  # ImageDocument, once, when first read (autosave watches it)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -35,6 +36,15 @@ class ImageSession(QObject):
 
     def document(self, path: Path) -> ImageDocument | None:
         return self._documents.get(Path(path).resolve())
+
+    @property
+    def documents(self) -> list[ImageDocument]:
+        """Every document opened so far (edited ones stay here while the app runs)."""
+        return list(self._documents.values())
+
+    def load(self, path: str | os.PathLike[str]) -> ImageDocument:
+        """The document of ``path``, read now if needed, without showing it (raises ImageReadError)."""
+        return self._load(Path(path).resolve())
 
     def open_files(self, paths: list[str | os.PathLike[str]], index: int = 0) -> ImageDocument:
         """Replace the list with ``paths`` and show ``paths[index]`` (raises ImageReadError)."""
@@ -94,6 +104,7 @@ class ImageSession(QObject):
         if doc is None:
             doc = ImageDocument.from_file(path, parent=self)
             self._documents[path] = doc
+            self.documentOpened.emit(doc)
         return doc
 
     def _show(self, index: int, doc: ImageDocument) -> None:
