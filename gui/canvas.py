@@ -2,7 +2,8 @@
 
 Layers (bottom to top): image, probability heat map, vessel mask, FOV outline. Wheel zooms around
 the cursor; the middle button, or the left button while Space is held, pans; the left button alone
-is left free for the drawing tools of issue 5.
+draws with the current tool (gui.tool_input), once ``set_tools`` has given the canvas a ToolState.
+Holding Shift swaps the tool with its opposite (brush <-> eraser, fill <-> cut).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from gui.document import ImageDocument
 from gui.layers import ImageLayer
 from gui.overlay import heat_to_qimage, image_to_qimage, mask_to_qimage
 from gui.overlay_style import OverlayStyle
+from gui.tool_input import ToolInput
+from gui.tools import ToolState
 
 MIN_ZOOM = 1 / 64
 MAX_ZOOM = 64.0
@@ -63,7 +66,15 @@ class ImageCanvas(QGraphicsView):
         self._space_down = False
         self._pan_from: QPoint | None = None
         self._fit_on_resize = True
+        self.tool_input: ToolInput | None = None
         style.changed.connect(self._on_style_changed)
+
+    def set_tools(self, tools: ToolState) -> ToolInput:
+        """Enable drawing with the left button, using ``tools`` (tool and brush size)."""
+        self.tool_input = ToolInput(self.scene(), tools)
+        self.tool_input.set_document(self.document)
+        self._restore_cursor()
+        return self.tool_input
 
     # document ------------------------------------------------------------------------------
     def set_document(self, doc: ImageDocument | None) -> None:
@@ -71,6 +82,9 @@ class ImageCanvas(QGraphicsView):
             for signal, slot in self._doc_connections():
                 signal.disconnect(slot)
         self.document = doc
+        if self.tool_input is not None:
+            self.tool_input.set_document(doc)
+        self._restore_cursor()
         if doc is None:
             self._image_item.setPixmap(QPixmap())
             self._heat_item.set_image(None)
@@ -215,7 +229,19 @@ class ImageCanvas(QGraphicsView):
             self.fit_to_window()
 
     # pan and cursor -------------------------------------------------------------------------
+    def _restore_cursor(self) -> None:
+        """The resting cursor: a cross hair while a drawing tool can be used, else the arrow."""
+        if self.tool_input is not None and self.document is not None:
+            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+        else:
+            self.viewport().unsetCursor()
+
+    def _swap_held(self, modifiers: Qt.KeyboardModifier) -> bool:
+        return bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Shift and self.tool_input is not None:
+            self.tool_input.set_swap(True)
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_down = True
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
@@ -224,10 +250,12 @@ class ImageCanvas(QGraphicsView):
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Shift and self.tool_input is not None:
+            self.tool_input.set_swap(False)
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_down = False
             self._pan_from = None
-            self.viewport().unsetCursor()
+            self._restore_cursor()
             event.accept()
             return
         super().keyReleaseEvent(event)
@@ -237,6 +265,11 @@ class ImageCanvas(QGraphicsView):
         if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space_down):
             self._pan_from = event.position().toPoint()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        if (button == Qt.MouseButton.LeftButton and self.tool_input is not None
+                and self.tool_input.press(self.mapToScene(event.position().toPoint()),
+                                          self._swap_held(event.modifiers()))):
             event.accept()
             return
         super().mousePressEvent(event)
@@ -250,8 +283,13 @@ class ImageCanvas(QGraphicsView):
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
             event.accept()
+        elif self.tool_input is not None and self.tool_input.active:
+            self.tool_input.move(self.mapToScene(pos))
+            event.accept()
         else:
             super().mouseMoveEvent(event)
+        if self.tool_input is not None:
+            self.tool_input.hover(self.mapToScene(pos), self._swap_held(event.modifiers()))
         self._emit_cursor(pos)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -260,12 +298,19 @@ class ImageCanvas(QGraphicsView):
             if self._space_down:
                 self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             else:
-                self.viewport().unsetCursor()
+                self._restore_cursor()
+            event.accept()
+            return
+        if (event.button() == Qt.MouseButton.LeftButton and self.tool_input is not None
+                and self.tool_input.active):
+            self.tool_input.release(self.mapToScene(event.position().toPoint()))
             event.accept()
             return
         super().mouseReleaseEvent(event)
 
     def leaveEvent(self, event) -> None:  # noqa: N802, ANN001
+        if self.tool_input is not None:
+            self.tool_input.hover(None)
         self.cursorMoved.emit(-1, -1)
         super().leaveEvent(event)
 
