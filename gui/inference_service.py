@@ -132,6 +132,11 @@ class InferenceService:
             self._key = key
         return self._segmenter
 
+    def new_segmenter(self, model_path: str | None, device: str) -> Any:
+        """A Segmenter of its own (not the cached one), for a batch running in another thread."""
+        ckpt = self._checkpoints.get(model_path) if model_path else None
+        return self._factory(model_path, device, ckpt)
+
     def segment(self, request: SegmentRequest, progress: ProgressCallback | None = None,
                 should_cancel: CancelCheck | None = None, notice: Notice | None = None) -> SegmentResult:
         """Load the model if needed, then predict; a failing GPU is retried on the CPU with a notice."""

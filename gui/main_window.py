@@ -1,7 +1,9 @@
 """MainWindow: composition of canvas, controls, menus and status bar around the inference controller.
 
 The window holds no model logic: documents (gui.document) hold the data, the controller (gui.workers)
-runs inference in its thread, widgets show one concern each.
+runs inference in its thread, widgets show one concern each. Editing (gui.editing), export and the
+unsaved-edits question (gui.export_actions), autosave (gui.autosave) and the batch dialog
+(gui.batch_dialog) live in their own modules; this file only wires them together.
 """
 
 from __future__ import annotations
@@ -24,11 +26,17 @@ from PySide6.QtWidgets import (
 )
 
 from core.imageio import READABLE_SUFFIXES, ImageReadError, is_image_file
+from core.recovery import discard
 from core.resources import default_model_path
+from gui import prompts
+from gui.autosave import Autosaver, recover
+from gui.batch_dialog import BatchDialog
 from gui.canvas import ImageCanvas
 from gui.device_choice import DeviceChoice
 from gui.dialogs import format_card, open_message
 from gui.document import ImageDocument, PredictionInfo
+from gui.editing import EditingUi
+from gui.export_actions import Exporter, written_summary
 from gui.inference_service import InferenceService, SegmentResult
 from gui.model_choice import ModelChoice
 from gui.overlay_style import OverlayStyle
@@ -53,10 +61,12 @@ class MainWindow(QMainWindow):
     devicesKnown = Signal(object)
 
     def __init__(self, settings: AppSettings | None = None, service: InferenceService | None = None,
-                 model_path: str | None = None, device: str | None = None, headless: bool = False) -> None:
+                 model_path: str | None = None, device: str | None = None, headless: bool = False,
+                 autosave_dir: str | os.PathLike[str] | None = None) -> None:
         super().__init__()
         self.settings = settings or AppSettings()
-        self.headless = headless  # report errors on stderr instead of dialogs (--screenshot runs)
+        # headless (--screenshot runs): errors on stderr instead of dialogs, and no modal questions
+        self.headless = headless
         self.last_error = ""
         self._pending: dict[int, ImageDocument] = {}
 
@@ -68,6 +78,11 @@ class MainWindow(QMainWindow):
         self.devices_choice = DeviceChoice(self.settings, device or self.settings.device, self)
         self.canvas = ImageCanvas(self.overlay_style, self)
         self.setCentralWidget(self.canvas)
+        self.editing = EditingUi(self, self.report_error, IMAGE_FILTER, lambda: self.settings.last_dir)
+        self.canvas.set_tools(self.editing.tools)
+        self.exporter = Exporter(self, self.settings, self.overlay_style, lambda: self.models.path, self.report_error)
+        self.autosave = Autosaver(autosave_dir, parent=self)
+        self.batch_dialog: BatchDialog | None = None
         self.threshold = ThresholdControl()
         self.overlay_controls = OverlayControls(self.overlay_style)
         self.result_info = ResultInfo()
@@ -90,6 +105,8 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(panel)
         layout.addWidget(self.threshold)
         layout.addWidget(self.result_info)
+        layout.addWidget(self.editing.agreement)
+        layout.addWidget(self.editing.panel)
         layout.addWidget(self.overlay_controls)
         layout.addStretch(1)
         dock = QDockWidget("Result", self)
@@ -125,6 +142,11 @@ class MainWindow(QMainWindow):
         self.act_prev = A("&Previous Image", lambda: self.step(-1), QKeySequence.StandardKey.MoveToPreviousPage,
                           icon=SP.SP_ArrowBack)
         self.act_quit = A("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_export = A("&Export…", self.export, QKeySequence.StandardKey.Save,
+                            "Write the mask, probability map, overlay and a JSON summary to a folder (Ctrl+S)",
+                            icon=SP.SP_DialogSaveButton)
+        self.act_batch = A("&Batch Segment Folder…", self.show_batch, "Ctrl+B",
+                           "Segment every image of a folder into another folder")
         self.act_segment = A("&Segment", self.segment, "Ctrl+R", "Find the vessels in this image (Ctrl+R)",
                              icon=SP.SP_MediaPlay)
         self.act_cancel = A("&Cancel", self.cancel_segmentation, "Esc", "Stop the running segmentation",
@@ -154,9 +176,12 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         m.addSeparator()
+        m.addActions([self.act_export, self.act_batch])
+        m.addSeparator()
         m.addActions([self.act_prev, self.act_next])
         m.addSeparator()
         m.addAction(self.act_quit)
+        self.editing.build_menu(bar)
         m = bar.addMenu("&View")
         m.addActions([self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out])
         m.addSeparator()
@@ -170,9 +195,11 @@ class MainWindow(QMainWindow):
         tb = self.addToolBar("Main")
         tb.setObjectName("main_toolbar")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        tb.addActions([self.act_open, self.act_prev, self.act_next])
+        tb.addActions([self.act_open, self.act_prev, self.act_next, self.act_export])
         tb.addSeparator()
         tb.addActions([self.act_segment, self.act_cancel])
+        tb.addSeparator()
+        tb.addActions([self.editing.act_undo, self.editing.act_redo])
         tb.addSeparator()
         tb.addActions([self.act_fit, self.act_100])
 
@@ -192,6 +219,12 @@ class MainWindow(QMainWindow):
         self.models.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.status.cancel.clicked.connect(self.cancel_segmentation)
         self.session.currentChanged.connect(self._show_document)
+        self.session.documentOpened.connect(self.editing.adopt)
+        self.session.documentOpened.connect(self.autosave.watch)
+        self.editing.cleanChanged.connect(self._on_clean_changed)
+        self.exporter.exported.connect(self._on_exported)
+        self.exporter.discarded.connect(self.autosave.forget)
+        self.autosave.failed.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.canvas.cursorMoved.connect(self._on_cursor)
         self.canvas.zoomChanged.connect(self.status.show_zoom)
         self.overlay_style.changed.connect(self._sync_overlay_actions)
@@ -203,11 +236,15 @@ class MainWindow(QMainWindow):
             self._shown_once = True
             # torch is imported (in the worker) only once the window has been painted
             QTimer.singleShot(PROBE_DELAY_MS, self.controller.probe_devices)
+            if not self.headless:
+                QTimer.singleShot(0, self.offer_recovery)
 
     # opening -----------------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike[str]) -> bool:
         """Open an image file, or a folder as an image list. Errors become a dialog; returns success."""
         p = Path(path)
+        if not self.may_leave_current():
+            return False
         try:
             if p.is_dir():
                 self.session.open_folder(p)
@@ -227,6 +264,8 @@ class MainWindow(QMainWindow):
         images = [p for p in paths if p.is_file() and is_image_file(p)]
         if len(paths) == 1:
             return self.open_path(paths[0])
+        if not self.may_leave_current():
+            return False
         try:
             self.session.open_files(images)
         except (ImageReadError, ValueError) as exc:
@@ -235,6 +274,8 @@ class MainWindow(QMainWindow):
         return True
 
     def step(self, delta: int) -> None:
+        if not self.may_leave_current():
+            return
         try:
             self.session.step(delta)
         except ImageReadError as exc:
@@ -279,9 +320,10 @@ class MainWindow(QMainWindow):
         self.status.show_size(doc.width, doc.height) if doc else self.status.show_size(0, 0)
         n, i = len(self.session.paths), self.session.index
         title = "RetinaSeg"
-        if doc is not None:
-            title = f"{doc.name} ({i + 1}/{n}) — RetinaSeg" if n > 1 else f"{doc.name} — RetinaSeg"
+        if doc is not None:  # [*]: the modified marker, shown while the image has unexported edits
+            title = f"{doc.name}[*] ({i + 1}/{n}) — RetinaSeg" if n > 1 else f"{doc.name}[*] — RetinaSeg"
         self.setWindowTitle(title)
+        self.editing.set_document(doc)
         self.act_prev.setEnabled(self.session.can_step_back)
         self.act_next.setEnabled(self.session.can_step_forward)
         self._on_busy(self.controller.busy)
@@ -323,9 +365,15 @@ class MainWindow(QMainWindow):
         doc = self._pending.pop(result.request_id, None)
         if doc is None:
             return
+        choice = self.editing.rerun_choice(doc, ask=not self.headless)
+        if choice == "cancel":
+            self.statusBar().showMessage(f"New prediction for {doc.name} not applied: the edited mask stays", 10000)
+            self.segmentFinished.emit(True, "not applied: the edited mask stays")
+            return
         info = PredictionInfo(result.model_name, result.device_name, result.seconds)
         doc.set_prediction(result.probability, fov=result.fov, threshold=result.threshold, info=info,
-                           probability_u8=result.probability_u8, outline=result.fov_outline)
+                           probability_u8=result.probability_u8, outline=result.fov_outline,
+                           keep_edits=choice == "keep")
         self.devices_choice.note_used(result.device_name)
         self.statusBar().showMessage(
             f"Segmented {doc.name} in {result.seconds:.1f} s on {result.device_name} with {result.model_name}", 10000)
@@ -400,6 +448,61 @@ class MainWindow(QMainWindow):
     def _show_card(self, card: dict[str, Any]) -> None:
         open_message(self, "Model card", format_card(card), QMessageBox.Icon.Information)
 
+    # export, unsaved edits, recovery, batch -----------------------------------------------------------
+    def export(self, folder: str | None = None) -> bool:
+        """Export the current image's results (asks for the folder when None)."""
+        return self.exporter.export(self.document, folder)
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.setWindowModified(not clean)
+
+    def _on_exported(self, doc: ImageDocument, written: list[Path]) -> None:
+        self.autosave.forget(doc)
+        self.statusBar().showMessage(f"Exported {doc.name}: {written_summary(written)}", 10000)
+
+    def may_leave_current(self) -> bool:
+        """Before showing another image: Save / Discard / Cancel when the current one has unsaved edits.
+
+        Discard goes back to the last export but keeps the edits redoable (the document stays open).
+        """
+        doc = self.document
+        if doc is None or self.headless:
+            return True
+        return self.exporter.resolve_unsaved([doc], revert=True)
+
+    def offer_recovery(self) -> list[ImageDocument]:
+        """Offer the autosaves a previous session left behind; returns the documents recovered."""
+        scan = self.autosave.scan()
+        live = [e for e in scan.entries if e.source_exists]
+        dead = [*(e for e in scan.entries if not e.source_exists), *scan.skipped]
+        if not live and not dead:
+            return []
+        answer = prompts.ask_recover(self, [e.source_path.name for e in live], len(dead))
+        if answer == "later":
+            return []
+        if answer == "discard":
+            for entry in [*live, *dead]:
+                discard(entry)
+            return []
+        docs, errors = recover(self.session, live)
+        if docs:
+            paths = [d.path for d in docs if d.path is not None]
+            self.session.open_files(paths)
+        if errors:
+            self.report_error("Some edits could not be recovered", "\n".join(errors))
+        return docs
+
+    def show_batch(self) -> BatchDialog:
+        if self.batch_dialog is None:
+            service = self.controller.worker.service
+            doc = self.document
+            threshold = doc.threshold if doc is not None and doc.has_prediction else None
+            self.batch_dialog = BatchDialog(service.new_segmenter, self.settings, lambda: self.models.path,
+                                            lambda: self.devices_choice.name, threshold, self)
+        self.batch_dialog.show()
+        self.batch_dialog.raise_()
+        return self.batch_dialog
+
     # feedback ---------------------------------------------------------------------------------------
     def report_error(self, title: str, message: str, icon: QMessageBox.Icon = QMessageBox.Icon.Warning) -> None:
         """Tell the user (dialog, or stderr when headless); the app stays usable."""
@@ -424,10 +527,16 @@ class MainWindow(QMainWindow):
 
     # closing ------------------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Cancel inference and wait for the worker thread (idempotent)."""
+        """Cancel inference and batch, wait for their threads (idempotent)."""
+        if self.batch_dialog is not None:
+            self.batch_dialog.shutdown()
         self.controller.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.headless and not self.exporter.resolve_unsaved(self.session.documents, revert=False):
+            event.ignore()
+            return
+        self.autosave.flush()  # whatever is still unsaved stays recoverable
         if self.controller.busy:
             self.statusBar().showMessage("Stopping the segmentation…")
         self.settings.set_geometry(self.saveGeometry())

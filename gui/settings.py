@@ -74,6 +74,24 @@ class AppSettings:
     def last_dir(self, path: str) -> None:
         self.store.setValue("files/last_dir", path)
 
+    @property
+    def export_dir(self) -> str:
+        """The folder of the last export (the next export dialog starts there)."""
+        return self._get_str("files/export_dir", "")
+
+    @export_dir.setter
+    def export_dir(self, path: str) -> None:
+        self.store.setValue("files/export_dir", path)
+
+    @property
+    def batch_dirs(self) -> tuple[str, str]:
+        """Input and output folders of the last batch run."""
+        return self._get_str("batch/input", ""), self._get_str("batch/output", "")
+
+    def set_batch_dirs(self, input_dir: str, output_dir: str) -> None:
+        self.store.setValue("batch/input", input_dir)
+        self.store.setValue("batch/output", output_dir)
+
     def geometry(self) -> QByteArray | None:
         value = self.store.value("window/geometry")
         return value if isinstance(value, QByteArray) else None

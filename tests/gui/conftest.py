@@ -107,3 +107,24 @@ def make_window(qtbot, settings: AppSettings, tiny_checkpoint_path: Path) -> Ite
     yield make
     for w in windows:
         w.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def isolated_app_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Autosaves go to tmp_path, never to the user's app-data folder."""
+    import gui.autosave
+
+    folder = tmp_path / "appdata" / "autosave"
+    monkeypatch.setattr(gui.autosave, "default_autosave_dir", lambda: folder)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def no_modal_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that reaches a modal question it did not patch fails instead of hanging."""
+    import gui.prompts
+
+    def refuse(box):  # noqa: ANN001, ANN202
+        raise AssertionError(f"unexpected modal prompt: {box.text()!r}; monkeypatch gui.prompts.ask_*")
+
+    monkeypatch.setattr(gui.prompts, "_exec", refuse)

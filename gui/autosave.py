@@ -1,0 +1,115 @@
+"""Autosave of edited masks to the app-data folder after a few seconds of idle time, and recovery.
+
+``Autosaver`` watches each document's undo stack: any change restarts an idle timer; when it fires,
+every document changed since the last export is written with core.recovery.save_autosave (one file
+per image, atomic), and the autosave of a document that is clean again is deleted. At start-up the
+window offers what core.recovery.list_recoverable finds. The folder comes from
+QStandardPaths.AppDataLocation (never the bundle); tests pass their own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
+
+from core.recovery import (
+    RecoveryEntry,
+    RecoveryError,
+    RecoveryScan,
+    discard_for,
+    list_recoverable,
+    load_autosave,
+    save_autosave,
+)
+from gui.document import ImageDocument, MaskSource
+from gui.session import ImageSession
+
+IDLE_MS = 3000
+
+
+def default_autosave_dir() -> Path:
+    """``<app data>/autosave`` (e.g. ~/.local/share/RetinaSeg/RetinaSeg/autosave on Linux)."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base) / "autosave"
+
+
+class Autosaver(QObject):
+    """Writes the masks of modified documents once the user has been idle for ``idle_ms``."""
+
+    saved = Signal(object)  # Path of the autosave written
+    failed = Signal(str)
+
+    def __init__(self, folder: str | os.PathLike[str] | None = None, idle_ms: int = IDLE_MS,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.folder = Path(folder) if folder is not None else default_autosave_dir()
+        self._pending: dict[int, ImageDocument] = {}
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(idle_ms)
+        self._timer.timeout.connect(self.flush)
+        self._failed_once = False
+
+    @property
+    def idle_ms(self) -> int:
+        return self._timer.interval()
+
+    @idle_ms.setter
+    def idle_ms(self, ms: int) -> None:
+        self._timer.setInterval(ms)
+
+    def watch(self, doc: ImageDocument) -> None:
+        """Autosave ``doc`` after each change (its undo stack moving, done or undone)."""
+        doc.undo_stack.indexChanged.connect(lambda _index, d=doc: self._touch(d))
+
+    def _touch(self, doc: ImageDocument) -> None:
+        self._pending[id(doc)] = doc
+        self._timer.start()  # restart: save only after the user paused
+
+    def flush(self) -> None:
+        """Write (or delete) the autosaves of the documents changed since the last flush."""
+        self._timer.stop()
+        pending, self._pending = list(self._pending.values()), {}
+        for doc in pending:
+            if doc.path is None:
+                continue
+            if not doc.modified or doc.mask is None:
+                discard_for(self.folder, doc.path)
+                continue
+            meta = {"name": doc.name, "threshold": doc.threshold, "source": doc.mask_source}
+            try:
+                self.saved.emit(save_autosave(self.folder, doc.path, doc.mask, meta))
+            except (OSError, ValueError) as exc:
+                if not self._failed_once:  # say it once, not every few seconds
+                    self._failed_once = True
+                    self.failed.emit(f"Autosave failed: {exc}")
+
+    def forget(self, doc: ImageDocument) -> None:
+        """The edits were exported or discarded: no recovery offer for them."""
+        self._pending.pop(id(doc), None)
+        if doc.path is not None:
+            discard_for(self.folder, doc.path)
+
+    def scan(self) -> RecoveryScan:
+        return list_recoverable(self.folder)
+
+
+def recover(session: ImageSession, entries: list[RecoveryEntry]) -> tuple[list[ImageDocument], list[str]]:
+    """Open each entry's image and put its autosaved mask back (one undo step each; the document is
+    then modified, so it is autosaved again until exported). Returns the documents and error lines."""
+    docs: list[ImageDocument] = []
+    errors: list[str] = []
+    for entry in entries:
+        try:
+            mask, meta = load_autosave(entry)
+            doc = session.load(entry.source_path)
+            threshold = meta.get("threshold")
+            if isinstance(threshold, (int, float)) and doc.probability is None and 0 <= threshold <= 1:
+                doc.set_threshold(float(threshold))
+            doc.replace_mask(mask, MaskSource.RECOVERED, "Recover autosaved edits")
+            docs.append(doc)
+        except (RecoveryError, OSError, ValueError) as exc:  # ImageReadError is an OSError/ValueError
+            errors.append(str(exc))
+    return docs, errors
