@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DRIVE ?= $(abspath ../shared/data/DRIVE)
 SAMPLE := resources/samples/fundus_cc0.jpg
 
-.PHONY: setup run gui test test-all lint bundle benchmarks clean
+.PHONY: setup run test test-all lint bundle bundle-test benchmarks clean
 
 $(STAMP): pyproject.toml requirements-cpu.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,21 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	QT_QPA_PLATFORM=offscreen RETINASEG_DRIVE=$${RETINASEG_DRIVE:-$(DRIVE)} $(PY) -m pytest -q
+
+bundle: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bundle]"
+	$(PY) -m PyInstaller --noconfirm --clean build.spec
+	dist/RetinaSeg/RetinaSeg --self-test
+
+# Builds the bundle from a fresh clone and smoke-tests it offline and offscreen (CI runs this).
+bundle-test: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bundle]"
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m bundle -q
+
+benchmarks: $(STAMP)
+	RETINASEG_DRIVE=$${RETINASEG_DRIVE:-$(DRIVE)} $(PY) benchmarks/quality.py
+	RETINASEG_DRIVE=$${RETINASEG_DRIVE:-$(DRIVE)} $(PY) benchmarks/infer_speed.py
+	RETINASEG_DRIVE=$${RETINASEG_DRIVE:-$(DRIVE)} $(PY) benchmarks/gui_startup.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check core gui tests benchmarks
