@@ -13,16 +13,19 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
 from core.recovery import (
     RecoveryEntry,
     RecoveryError,
     RecoveryScan,
+    discard,
     discard_for,
     list_recoverable,
     load_autosave,
     save_autosave,
 )
+from gui import prompts
 from gui.document import ImageDocument, MaskSource
 from gui.session import ImageSession
 
@@ -112,4 +115,29 @@ def recover(session: ImageSession, entries: list[RecoveryEntry]) -> tuple[list[I
             docs.append(doc)
         except (RecoveryError, OSError, ValueError) as exc:  # ImageReadError is an OSError/ValueError
             errors.append(str(exc))
+    return docs, errors
+
+
+def offer_recovery(parent: QWidget | None, autosaver: Autosaver, session: ImageSession
+                   ) -> tuple[list[ImageDocument], list[str]]:
+    """Ask Recover / Discard / Later for what the autosave folder holds (nothing asked when empty).
+
+    Recover opens the images (as the session's list) with their masks restored; Discard deletes every
+    autosave, unreadable ones and those of images that no longer exist included; Later keeps them.
+    """
+    scan = autosaver.scan()
+    live = [e for e in scan.entries if e.source_exists]
+    dead = [*(e for e in scan.entries if not e.source_exists), *scan.skipped]
+    if not live and not dead:
+        return [], []
+    answer = prompts.ask_recover(parent, [e.source_path.name for e in live], len(dead))
+    if answer == "later":
+        return [], []
+    if answer == "discard":
+        for entry in [*live, *dead]:
+            discard(entry)
+        return [], []
+    docs, errors = recover(session, live)
+    if docs:
+        session.open_files([d.path for d in docs if d.path is not None])
     return docs, errors

@@ -26,10 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.imageio import READABLE_SUFFIXES, ImageReadError, is_image_file
-from core.recovery import discard
 from core.resources import default_model_path
-from gui import prompts
-from gui.autosave import Autosaver, recover
+from gui.autosave import Autosaver, offer_recovery
 from gui.batch_dialog import BatchDialog
 from gui.canvas import ImageCanvas
 from gui.device_choice import DeviceChoice
@@ -198,8 +196,7 @@ class MainWindow(QMainWindow):
         tb.addActions([self.act_open, self.act_prev, self.act_next, self.act_export])
         tb.addSeparator()
         tb.addActions([self.act_segment, self.act_cancel])
-        tb.addSeparator()
-        tb.addActions([self.editing.act_undo, self.editing.act_redo])
+
         tb.addSeparator()
         tb.addActions([self.act_fit, self.act_100])
 
@@ -472,22 +469,7 @@ class MainWindow(QMainWindow):
 
     def offer_recovery(self) -> list[ImageDocument]:
         """Offer the autosaves a previous session left behind; returns the documents recovered."""
-        scan = self.autosave.scan()
-        live = [e for e in scan.entries if e.source_exists]
-        dead = [*(e for e in scan.entries if not e.source_exists), *scan.skipped]
-        if not live and not dead:
-            return []
-        answer = prompts.ask_recover(self, [e.source_path.name for e in live], len(dead))
-        if answer == "later":
-            return []
-        if answer == "discard":
-            for entry in [*live, *dead]:
-                discard(entry)
-            return []
-        docs, errors = recover(self.session, live)
-        if docs:
-            paths = [d.path for d in docs if d.path is not None]
-            self.session.open_files(paths)
+        docs, errors = offer_recovery(self, self.autosave, self.session)
         if errors:
             self.report_error("Some edits could not be recovered", "\n".join(errors))
         return docs

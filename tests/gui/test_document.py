@@ -69,3 +69,39 @@ def test_from_file_reads_16_bit_gray(tmp_path) -> None:
     path = write_image(tmp_path / "g16.png", np.full((5, 7), 4000, np.uint16))
     doc = ImageDocument.from_file(path)
     assert doc.image.dtype == np.uint16 and (doc.width, doc.height) == (7, 5) and doc.name == "g16.png"
+
+
+def test_threshold_changes_are_undoable_and_one_drag_is_one_step(qtbot) -> None:
+    doc = ImageDocument(np.zeros((6, 8), np.uint8))
+    doc.set_prediction(ramp(), threshold=0.5)
+    assert doc.undo_stack.count() == 0 and not doc.modified  # the first prediction is not an edit
+    for t in (0.45, 0.4, 0.3):
+        doc.set_threshold(t)
+    assert doc.undo_stack.count() == 1 and doc.modified
+    doc.undo_stack.undo()
+    assert doc.threshold == pytest.approx(0.5)
+    np.testing.assert_array_equal(doc.mask, ramp() >= 0.5)
+    doc.undo_stack.redo()
+    np.testing.assert_array_equal(doc.mask, ramp() >= 0.3)
+
+
+def test_edits_survive_a_threshold_change_and_undo_writes_no_stale_pixels(qtbot) -> None:
+    from gui.commands import next_stroke_id
+
+    doc = ImageDocument(np.zeros((6, 8), np.uint8))
+    doc.set_prediction(ramp(), threshold=0.5)
+    doc.paint((0.5, 0.5), (0.5, 0.5), 0.5, True, next_stroke_id())  # pixel (0, 0): vessel by hand
+    painted = doc.mask.copy()
+    doc.set_threshold(0.9)
+    assert doc.mask[0, 0]  # the edit stays
+    np.testing.assert_array_equal(doc.mask[1:], (ramp() >= 0.9)[1:])
+    doc.undo_stack.undo()
+    np.testing.assert_array_equal(doc.mask, painted)
+    doc.undo_stack.undo()
+    np.testing.assert_array_equal(doc.mask, ramp() >= 0.5)
+
+
+def test_threshold_without_a_prediction_is_just_remembered(qtbot) -> None:
+    doc = ImageDocument(np.zeros((6, 8), np.uint8))
+    doc.set_threshold(0.3)
+    assert doc.threshold == pytest.approx(0.3) and doc.undo_stack.count() == 0 and doc.mask is None
