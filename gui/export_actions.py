@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from core.export import ExportExistsError, default_export_paths, export_all, make_info
 from core.imageio import ImageWriteError
@@ -67,11 +68,11 @@ class Exporter(QObject):
         paths = default_export_paths(folder, stem)
         try:
             try:
-                written = export_all(paths, overwrite=False, **args)
+                written = _busy(lambda: export_all(paths, overwrite=False, **args))
             except ExportExistsError as exc:
                 if not prompts.ask_overwrite(self.parent_widget, exc.paths):
                     return False
-                written = export_all(paths, overwrite=True, **args)
+                written = _busy(lambda: export_all(paths, overwrite=True, **args))
         except (ImageWriteError, OSError, ValueError) as exc:
             self._report("Cannot export", str(exc))
             return False
@@ -105,6 +106,16 @@ class Exporter(QObject):
             return True
         folder = self.ask_folder(modified[0])
         return bool(folder) and all(self.export(d, folder) for d in modified)
+
+
+def _busy(work: Callable[[], list[Path]]) -> list[Path]:
+    """Run ``work`` under a wait cursor. Export stays on the GUI thread on purpose: it takes about a
+    second for a 3504×2336 image, and marking the stack clean must match the exported pixels."""
+    QApplication.setOverrideCursor(QCursor(Qt.CursorShape.WaitCursor))
+    try:
+        return work()
+    finally:
+        QApplication.restoreOverrideCursor()
 
 
 def written_summary(paths: Sequence[Path]) -> str:

@@ -78,6 +78,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.editing = EditingUi(self, self.report_error, IMAGE_FILTER, lambda: self.settings.last_dir)
         self.canvas.set_tools(self.editing.tools)
+        if self.settings.brush_size > 0:
+            self.editing.tools.set_size(self.settings.brush_size)
         self.exporter = Exporter(self, self.settings, self.overlay_style, lambda: self.models.path, self.report_error)
         self.autosave = Autosaver(autosave_dir, parent=self)
         self.batch_dialog: BatchDialog | None = None
@@ -523,6 +525,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Stopping the segmentation…")
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_overlay(self.overlay_style.to_strings())
+        self.settings.brush_size = self.editing.tools.size
         self.settings.sync()
         self.shutdown()
         event.accept()

@@ -84,6 +84,18 @@ class AppSettings:
         self.store.setValue("files/export_dir", path)
 
     @property
+    def brush_size(self) -> int:
+        """Brush diameter in image pixels (0: not chosen yet)."""
+        try:
+            return int(self._get_str("edit/brush_size", "0") or 0)
+        except ValueError:
+            return 0
+
+    @brush_size.setter
+    def brush_size(self, size: int) -> None:
+        self.store.setValue("edit/brush_size", int(size))
+
+    @property
     def batch_dirs(self) -> tuple[str, str]:
         """Input and output folders of the last batch run."""
         return self._get_str("batch/input", ""), self._get_str("batch/output", "")

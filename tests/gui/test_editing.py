@@ -275,3 +275,11 @@ def test_edit_history_survives_switching_images(qtbot, make_window, image_folder
     assert window.document is first and window.isWindowModified()
     window.editing.act_undo.trigger()
     assert not first.mask.any()
+
+
+def test_brush_size_is_remembered(make_window, settings) -> None:  # noqa: ANN001
+    window = make_window(FakeService())
+    window.editing.tools.set_size(33)
+    window.close()
+    assert settings.brush_size == 33
+    assert make_window(FakeService()).editing.tools.size == 33
