@@ -65,7 +65,14 @@ class Autosaver(QObject):
 
     def watch(self, doc: ImageDocument) -> None:
         """Autosave ``doc`` after each change (its undo stack moving, done or undone)."""
-        doc.undo_stack.indexChanged.connect(lambda _index, d=doc: self._touch(d))
+        # a bound method (not a lambda): Qt drops the connection when either side is destroyed
+        doc.undo_stack.indexChanged.connect(self._on_index_changed)
+
+    def _on_index_changed(self, _index: int) -> None:
+        stack = self.sender()
+        doc = stack.parent() if stack is not None else None
+        if isinstance(doc, ImageDocument):
+            self._touch(doc)
 
     def _touch(self, doc: ImageDocument) -> None:
         self._pending[id(doc)] = doc

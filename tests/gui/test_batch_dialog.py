@@ -62,7 +62,7 @@ def test_batch_lists_the_corrupt_file_and_writes_the_others(qtbot, settings, fol
 
 def test_cancel_keeps_the_files_already_done(qtbot, settings, folder: Path, tmp_path: Path) -> None:  # noqa: ANN001
     out = tmp_path / "out"
-    dialog = make_dialog(qtbot, settings, lambda model, device: FakeSegmenter(model, device, tiles=5, delay=0.05))
+    dialog = make_dialog(qtbot, settings, lambda model, device: FakeSegmenter(model, device, tiles=5, delay=0.2))
     dialog.input_edit.setText(str(folder))
     dialog.output_edit.setText(str(out))
 
