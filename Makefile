@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DRIVE ?= $(abspath ../shared/data/DRIVE)
 SAMPLE := resources/samples/fundus_cc0.jpg
 
-.PHONY: setup run test test-all lint bundle bundle-test benchmarks clean
+.PHONY: setup run test test-all lint bundle bundle-test bundle-benchmark benchmarks clean
 
 $(STAMP): pyproject.toml requirements-cpu.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,10 +36,14 @@ bundle-test: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bundle]"
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m bundle -q
 
+bundle-benchmark: bundle
+	$(PY) benchmarks/bundle.py dist/RetinaSeg
+
 benchmarks: $(STAMP)
 	RETINASEG_DRIVE=$${RETINASEG_DRIVE:-$(DRIVE)} $(PY) benchmarks/quality.py
 	RETINASEG_DRIVE=$${RETINASEG_DRIVE:-$(DRIVE)} $(PY) benchmarks/infer_speed.py
 	RETINASEG_DRIVE=$${RETINASEG_DRIVE:-$(DRIVE)} $(PY) benchmarks/gui_startup.py
+	$(PY) benchmarks/gui_paint.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check core gui tests benchmarks

@@ -92,7 +92,13 @@ class ScreenshotRun:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv if argv is not None else sys.argv[1:])
+    argv = list(argv if argv is not None else sys.argv[1:])
+    if "--self-test" in argv:
+        # The installation check needs no display: no QApplication is created.
+        from core.selftest import main as self_test
+
+        return self_test(argv)
+    args = parse_args(argv)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "retinaseg-gui"])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)

@@ -115,3 +115,15 @@ def test_uncaught_exception_shows_a_dialog_and_the_app_lives_on(qtbot, monkeypat
     boxes = parent.findChildren(QMessageBox)
     assert boxes and "boom in a slot" in boxes[0].text() and "boom in a slot" in boxes[0].detailedText()
     boxes[0].accept()
+
+
+def test_self_test_runs_without_a_display(tmp_path) -> None:
+    """`retinaseg-gui --self-test` / `python -m gui --self-test` check the install and exit, no window."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "gui", "--self-test"], capture_output=True, text=True,
+                          timeout=180, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("self-test OK")
