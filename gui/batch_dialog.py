@@ -71,7 +71,7 @@ class BatchWorker(QObject):
                                     save_prob=request.save_prob, overwrite=request.overwrite,
                                     report=lambda done, total, line: self.progress.emit(done, total, line),
                                     should_cancel=cancel.is_set)
-        except Exception as exc:  # noqa: BLE001 - every failure must reach the dialog
+        except BaseException as exc:  # noqa: BLE001 - every failure must reach the dialog (see gui.workers)
             traceback.print_exc()
             self.failed.emit(error_message(exc))
             return

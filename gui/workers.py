@@ -3,7 +3,8 @@
 ``InferenceController`` lives on the GUI thread: it numbers requests, hands copies of the input to
 the worker, filters stale results, cancels cooperatively (a threading.Event checked between tiles)
 and waits for the thread when the window closes. ``InferenceWorker`` runs the jobs and catches every
-exception, turning it into a ``failed`` signal.
+exception, turning it into a ``failed`` signal: BaseException too, since a SystemExit or a
+KeyboardInterrupt escaping a slot of a QThread leaves the window busy forever and hangs its shutdown.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class InferenceWorker(QObject):
                 should_cancel=cancel.is_set,
                 notice=lambda text: self.notice.emit(rid, text),
             )
-        except Exception as exc:  # noqa: BLE001 - every failure must reach the window
+        except BaseException as exc:  # noqa: BLE001 - every failure must reach the window, SystemExit too
             if type(exc).__name__ == "InferenceCancelled":
                 self.cancelled.emit(rid)
             else:
@@ -74,7 +75,7 @@ class InferenceWorker(QObject):
     def probe_devices(self) -> None:
         try:
             found = self.service.available_devices()
-        except Exception:  # noqa: BLE001 - no torch, broken driver: the CPU still works
+        except BaseException:  # noqa: BLE001 - no torch, broken driver: the CPU still works
             traceback.print_exc()
             found = {"cpu": "CPU"}
         self.devicesFound.emit(found)
@@ -83,7 +84,7 @@ class InferenceWorker(QObject):
     def check_model(self, request_id: int, path: str | None) -> None:
         try:
             card = self.service.model_card(path)
-        except Exception as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001
             self.modelFailed.emit(request_id, error_message(exc))
             return
         self.modelChecked.emit(request_id, card)
