@@ -71,6 +71,21 @@ def _default_loader(path: str) -> Any:
     return load_checkpoint(path)
 
 
+def checked_probability(prob: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """``prob`` as float32 H×W, or a ValueError saying what is wrong: a map of another size or with NaN
+    would otherwise fail later on the GUI thread (an exception in a slot, no result, no message)."""
+    p = np.asarray(prob, np.float32)
+    h, w = int(shape[0]), int(shape[1])
+    if p.shape != (h, w):
+        got = f"{p.shape[1]}x{p.shape[0]}" if p.ndim == 2 else f"shape {p.shape}"
+        raise ValueError(f"the model returned a {got} probability map for a {w}x{h} image; "
+                         "the checkpoint does not fit this app")
+    if not np.isfinite(p).all():
+        raise ValueError("the model returned NaN or infinite probabilities; the checkpoint may be damaged "
+                         "(try the default model)")
+    return p
+
+
 def model_display_name(model_path: str | None) -> str:
     return Path(model_path).name if model_path else default_model_path().name
 
@@ -163,6 +178,7 @@ class InferenceService:
                 notice(note)
             seg = self.segmenter(request.model_path, "cpu")
             prob = seg.predict(request.image, fov, progress=progress, should_cancel=should_cancel)
+        prob = checked_probability(prob, request.image.shape[:2])
         return SegmentResult(
             request_id=request.request_id,
             probability=prob,
