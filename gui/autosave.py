@@ -90,11 +90,14 @@ class Autosaver(QObject):
                 continue
             meta = {"name": doc.name, "threshold": doc.threshold, "source": doc.mask_source}
             try:
-                self.saved.emit(save_autosave(self.folder, doc.path, doc.mask, meta))
+                path = save_autosave(self.folder, doc.path, doc.mask, meta)
             except (OSError, ValueError) as exc:
                 if not self._failed_once:  # say it once, not every few seconds
                     self._failed_once = True
                     self.failed.emit(f"Autosave failed: {exc}")
+                continue
+            self._failed_once = False  # working again: the next failure must be said again
+            self.saved.emit(path)
 
     def forget(self, doc: ImageDocument) -> None:
         """The edits were exported or discarded: no recovery offer for them."""
