@@ -436,3 +436,29 @@ def test_any_batch_worker_exception_ends_the_run_with_a_message(qtbot, settings,
         assert dialog.start()
     assert [p.name for p in done.args[0].done] == ["a.png", "b.png"]
     assert dialog.shutdown()
+
+
+def test_save_on_close_to_a_full_disk_keeps_the_window_open_with_the_edits(qtbot, edited, tmp_path: Path,  # noqa: ANN001
+                                                                          monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    window, doc = edited, edited.document
+    out = tmp_path / "out"
+    out.mkdir()
+    mask = doc.mask.copy()
+    window.headless = False
+    monkeypatch.setattr(gui.prompts, "ask_unsaved", lambda _p, names: "save")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_a, **_k: str(out))
+
+    with Fault("disk-full-mid-write").active():
+        assert not window.close()  # Save failed: closing now would lose the edits
+
+    assert window.isVisible() and doc.modified and window.isWindowModified()
+    np.testing.assert_array_equal(doc.mask, mask)
+    assert list(out.iterdir()) == [] and list_recoverable(window.autosave.folder).entries
+    boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    assert boxes and "No space left on device" in boxes[0].text()
+    boxes[0].accept()
+    assert window.close()  # room again: Save exports and the window closes
+    np.testing.assert_array_equal(read_mask(out / "eye_mask.png"), mask)
+    window.headless = True
