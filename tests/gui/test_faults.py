@@ -462,3 +462,79 @@ def test_save_on_close_to_a_full_disk_keeps_the_window_open_with_the_edits(qtbot
     assert window.close()  # room again: Save exports and the window closes
     np.testing.assert_array_equal(read_mask(out / "eye_mask.png"), mask)
     window.headless = True
+
+
+@pytest.mark.parametrize("fault", [Weird("odd state"), SystemExit(2), MemoryError()],
+                         ids=["Exception", "SystemExit", "MemoryError"])
+def test_a_model_check_that_raises_anything_keeps_the_current_model(qtbot, make_window, tmp_path: Path,  # noqa: ANN001
+                                                                    tiny_checkpoint_path: Path,
+                                                                    fault: BaseException) -> None:
+    from core.checkpoint import load_checkpoint
+
+    faults = [fault]
+    service = FakeService()
+    service._loader = lambda path: (_ for _ in ()).throw(faults.pop()) if faults else load_checkpoint(path)
+    window = make_window(service)
+    before = window.model_path
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT) as error:
+        window.load_model(str(tiny_checkpoint_path))
+    assert type(fault).__name__ in error.args[0] and "stays in use" in error.args[0]
+    assert window.model_path == before
+    with qtbot.waitSignal(window.modelChanged, timeout=TIMEOUT):
+        window.load_model(str(tiny_checkpoint_path))
+    assert window.model_path == str(tiny_checkpoint_path)
+
+
+@pytest.mark.parametrize("fault", [RuntimeError("CUDA driver crashed"), SystemExit(1)],
+                         ids=["RuntimeError", "SystemExit"])
+def test_a_device_probe_that_raises_leaves_the_cpu(qtbot, make_window, image_file: Path,  # noqa: ANN001
+                                                   fault: BaseException) -> None:
+    service = FakeService()
+
+    def broken() -> dict[str, str]:
+        raise fault
+
+    service._devices = broken
+    window = make_window(service, device="auto")
+    assert window.devices == {"cpu": "CPU"}
+    assert window.open_path(image_file) and segment(qtbot, window)[0]
+
+
+def test_an_unusable_app_data_folder_is_reported_and_editing_goes_on(qtbot, make_window, image_file: Path,  # noqa: ANN001
+                                                                     tmp_path: Path) -> None:
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the app-data folder should be")
+    window = make_window(FakeService(), autosave_dir=blocker / "autosave")
+    window.autosave.idle_ms = 20
+    assert window.open_path(image_file) and segment(qtbot, window)[0]
+    window.canvas.zoom_100()
+    window.canvas.centerOn(56, 48)
+    with qtbot.waitSignal(window.autosave.failed, timeout=TIMEOUT) as failed:
+        drag(window.canvas, [(5, 5), (25, 5)])
+    assert "cannot create the autosave folder" in failed.args[0]
+    assert window.document.modified
+    out = tmp_path / "out"
+    out.mkdir()
+    assert window.export(str(out)) and not window.document.modified  # export does not depend on it
+
+
+@pytest.mark.parametrize("kind", ["disk-full-mid-write", "read-only-folder"])
+def test_batch_to_a_full_disk_lists_every_file_and_writes_nothing_partial(qtbot, settings, image_folder: Path,  # noqa: ANN001
+                                                                          tmp_path: Path, kind: str) -> None:
+    out = tmp_path / "out"
+    dialog = BatchDialog(lambda model, device: FakeSegmenter(model, device), settings, lambda: None, lambda: "cpu")
+    qtbot.addWidget(dialog)
+    dialog.input_edit.setText(str(image_folder))
+    dialog.output_edit.setText(str(out))
+    with Fault(kind).active(), qtbot.waitSignal(dialog.finished_run, timeout=TIMEOUT) as done:
+        assert dialog.start()
+    summary = done.args[0]
+    assert summary is not None and summary.done == [] and len(summary.failed) == 3
+    log = dialog.log.toPlainText()
+    assert log.count(Fault.MESSAGES[kind]) == 2 and "c_broken.png" in log
+    assert "0 segmented, 3 failed" in dialog.status.text()
+    assert list(out.iterdir()) == []
+    with qtbot.waitSignal(dialog.finished_run, timeout=TIMEOUT) as done:  # room again
+        assert dialog.start()
+    assert [p.name for p in done.args[0].done] == ["a.png", "b.png"]
+    assert dialog.shutdown()
