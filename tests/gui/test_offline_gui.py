@@ -107,6 +107,8 @@ SITECUSTOMIZE = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="settings are redirected through XDG_CONFIG_HOME, which Qt honours on Linux only")
 def test_the_gui_program_segments_offline(tmp_path: Path, image_file: Path, tiny_checkpoint_path: Path) -> None:
     site = tmp_path / "site"
     site.mkdir()
