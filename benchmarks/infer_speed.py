@@ -119,12 +119,17 @@ def main() -> int:
     from core.inference import Segmenter
 
     image, what = benchmark_image()
-    seg = Segmenter(model_path, device="cpu")
-    arch = seg.checkpoint.arch
-    med, low = median_ms(lambda: seg.predict(image), args.repeats, args.warmup)
-    print(f"\nSegmenter.predict, {model_path.name} (base_c {arch['base_c']}), {what}, "
-          f"{image.shape[1]}x{image.shape[0]}, FOV estimated, tile {seg.tile_size}: "
-          f"{med:.0f} ms/image (min {low:.0f})")
+    shipped = Segmenter(model_path, device="cpu")
+    print(f"\nSegmenter.predict, {model_path.name} (base_c {shipped.checkpoint.arch['base_c']}), {what}, "
+          f"{image.shape[1]}x{image.shape[0]}, FOV estimated, tile {shipped.tile_size}:")
+    settings = [(shipped.precision, shipped.tta)]
+    settings += [s for s in [("fp32", False), ("bf16", False), ("fp32", True), ("bf16", True)] if s not in settings]
+    for precision, tta in settings:
+        seg = Segmenter(model_path, device="cpu", precision=precision, tta=tta)
+        med, low = median_ms(lambda seg=seg: seg.predict(image), args.repeats, args.warmup)
+        mark = "  <- shipped settings" if (precision, tta) == settings[0] else ""
+        flips = "+ flips" if tta else ""
+        print(f"  {precision} {flips:<8}{med:>8.0f} ms/image (min {low:.0f}){mark}", flush=True)
     return 0
 
 
