@@ -5,6 +5,7 @@ Every failure is an :class:`ImageReadError` / :class:`ImageWriteError` naming th
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 import tempfile
@@ -174,6 +175,16 @@ def _read_umask() -> int:
 _UMASK = _read_umask()  # read once at import: os.umask() is process-wide, racy in threads later
 
 
+#: What the user can do about common write failures.
+_WRITE_HINTS = {
+    errno.ENOSPC: ": free some disk space or choose another folder",
+    errno.EDQUOT: ": free some disk space or choose another folder",
+    errno.EACCES: ": choose a folder you may write to",
+    errno.EPERM: ": choose a folder you may write to",
+    errno.EROFS: ": the disk is read-only; choose another folder",
+}
+
+
 def write_bytes_atomic(path: Path, writer: Callable[[BinaryIO], object]) -> None:
     """Run ``writer(fileobj)`` into a temp file beside ``path``, fsync, then rename over ``path``."""
     fd = -1
@@ -189,7 +200,8 @@ def write_bytes_atomic(path: Path, writer: Callable[[BinaryIO], object]) -> None
         os.replace(tmp, path)
         tmp = ""
     except OSError as exc:
-        raise ImageWriteError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+        hint = _WRITE_HINTS.get(exc.errno or 0, "")
+        raise ImageWriteError(f"{path}: cannot write ({exc.strerror or exc}){hint}") from exc
     finally:
         if fd >= 0:
             os.close(fd)

@@ -312,3 +312,16 @@ def test_killed_mid_write_leaves_a_whole_file_under_the_final_name(tmp_path: Pat
             assert stale.name.startswith("."), stale
             stale.unlink()
     assert kills_during_write >= 2, "the kills should land during writes"
+
+
+def test_a_full_disk_message_says_what_to_do(tmp_path) -> None:
+    import errno as _errno
+
+    from core.imageio import ImageWriteError, write_bytes_atomic
+
+    def no_space(_f) -> None:
+        raise OSError(_errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(ImageWriteError, match="free some disk space"):
+        write_bytes_atomic(tmp_path / "mask.png", no_space)
+    assert list(tmp_path.iterdir()) == []
