@@ -6,9 +6,11 @@ Every failure is an :class:`ImageReadError` / :class:`ImageWriteError` naming th
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import struct
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -175,6 +177,20 @@ def _read_umask() -> int:
 _UMASK = _read_umask()  # read once at import: os.umask() is process-wide, racy in threads later
 
 
+STALE_PART_SECONDS = 600
+
+
+def _remove_stale_parts(path: Path) -> None:
+    """Delete temp files of earlier writes to ``path`` that were killed mid-write (older than 10 min)."""
+    now = time.time()
+    for part in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+        try:
+            if now - part.stat().st_mtime > STALE_PART_SECONDS:
+                part.unlink()
+        except OSError:
+            pass
+
+
 #: What the user can do about common write failures.
 _WRITE_HINTS = {
     errno.ENOSPC: ": free some disk space or choose another folder",
@@ -199,6 +215,7 @@ def write_bytes_atomic(path: Path, writer: Callable[[BinaryIO], object]) -> None
             os.fsync(f.fileno())
         os.replace(tmp, path)
         tmp = ""
+        _remove_stale_parts(path)
     except OSError as exc:
         hint = _WRITE_HINTS.get(exc.errno or 0, "")
         raise ImageWriteError(f"{path}: cannot write ({exc.strerror or exc}){hint}") from exc

@@ -325,3 +325,19 @@ def test_a_full_disk_message_says_what_to_do(tmp_path) -> None:
     with pytest.raises(ImageWriteError, match="free some disk space"):
         write_bytes_atomic(tmp_path / "mask.png", no_space)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_temp_files_left_by_a_killed_write_are_cleaned_up_later(tmp_path) -> None:
+    import os
+    import time
+
+    from core.imageio import STALE_PART_SECONDS, write_image
+
+    stale = tmp_path / ".mask.png.abc123.part"
+    fresh = tmp_path / ".mask.png.def456.part"  # possibly another writer's, in progress
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    old = time.time() - STALE_PART_SECONDS - 60
+    os.utime(stale, (old, old))
+    write_image(tmp_path / "mask.png", np.zeros((4, 4), np.uint8))
+    assert not stale.exists() and fresh.exists()
