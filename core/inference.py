@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
+
+# oneDNN keeps compiled kernels per input shape (1024 by default); images of many sizes then grow
+# memory by gigabytes in a batch. 256 still holds every kernel of several shapes. Set before torch
+# runs its first kernel; a value from the environment wins.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "256")
+
+import torch  # noqa: E402
 import torch.nn.functional as F
 
 from core.checkpoint import Checkpoint, CheckpointError, load_checkpoint
@@ -27,6 +33,9 @@ CancelCheck = Callable[[], bool]
 MIN_SIDE = 32  # four 2x poolings need at least 16 px; pad tiny inputs up to this
 #: Rescale only when the FOV is this far (as a factor) from the size the model was trained on.
 SCALE_TOLERANCE = 1.25
+#: Small images are enlarged at most this much: thumbnails gain nothing from more, and every
+#: enlarged shape costs memory in oneDNN's per-shape caches.
+MAX_UPSCALE = 2.0
 
 
 class InferenceCancelled(Exception):
@@ -157,7 +166,7 @@ class Segmenter:
         if d < 16:
             return 1.0
         s = float(ref) / d
-        return 1.0 if 1 / SCALE_TOLERANCE <= s <= SCALE_TOLERANCE else s
+        return 1.0 if 1 / SCALE_TOLERANCE <= s <= SCALE_TOLERANCE else min(s, MAX_UPSCALE)
 
     def predict(
         self,

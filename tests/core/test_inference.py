@@ -336,3 +336,17 @@ def test_flip_averaging_is_equivariant_and_follows_the_checkpoint(tiny_checkpoin
     recommended = Segmenter(checkpoint=ckpt, device="cpu")
     assert (recommended.precision, recommended.tta) == ("bf16", True)
     assert Segmenter(checkpoint=ckpt, device="cpu", precision="fp32", tta=False).tta is False
+
+
+def test_small_images_are_enlarged_at_most_max_upscale(tiny_checkpoint_path) -> None:
+    from core.checkpoint import load_checkpoint
+    from core.inference import MAX_UPSCALE, Segmenter
+
+    ckpt = load_checkpoint(tiny_checkpoint_path)
+    ckpt.preprocessing["fov_diameter"] = 540
+    seg = Segmenter(checkpoint=ckpt, device="cpu")
+    thumbnail_fov = np.ones((60, 60), bool)
+    assert seg.working_scale(thumbnail_fov) == MAX_UPSCALE
+    assert seg.working_scale(np.ones((300, 300), bool)) == pytest.approx(1.8)
+    assert seg.working_scale(np.ones((500, 500), bool)) == 1.0  # within tolerance: untouched
+    assert seg.working_scale(np.ones((1400, 1400), bool)) == pytest.approx(540 / 1400)
