@@ -56,3 +56,24 @@ def drive_root() -> Path:
     if root is None or not (root / "training" / "images").is_dir():
         pytest.skip(f"DRIVE dataset not available: set {DRIVE_ENV} to the DRIVE folder (training/, test/)")
     return root
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Block every way out (connect, create_connection, name lookups); returns the attempts made."""
+    import socket
+
+    attempts: list[str] = []
+
+    def blocked(name: str):  # type: ignore[no-untyped-def]
+        def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+            attempts.append(f"{name}{args[1:] if name.startswith('socket.') else args}")
+            raise OSError(f"network blocked by the offline test ({name})")
+
+        return refuse
+
+    for attr in ("connect", "connect_ex", "sendto", "sendmsg"):
+        monkeypatch.setattr(socket.socket, attr, blocked(f"socket.{attr}"))
+    for attr in ("create_connection", "getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
+        monkeypatch.setattr(socket, attr, blocked(attr))
+    return attempts

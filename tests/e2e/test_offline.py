@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -25,25 +24,6 @@ from tests.conftest import synthetic_fundus
 from tests.core.test_data import make_fake_drive
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Block every way out (connect, create_connection, name lookups); returns the attempts made."""
-    attempts: list[str] = []
-
-    def blocked(name: str):  # type: ignore[no-untyped-def]
-        def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
-            attempts.append(f"{name}{args[1:] if name.startswith('socket.') else args}")
-            raise OSError(f"network blocked by the offline test ({name})")
-
-        return refuse
-
-    for attr in ("connect", "connect_ex", "sendto", "sendmsg"):
-        monkeypatch.setattr(socket.socket, attr, blocked(f"socket.{attr}"))
-    for attr in ("create_connection", "getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
-        monkeypatch.setattr(socket, attr, blocked(attr))
-    return attempts
 
 
 def test_the_guard_catches_a_connection_attempt(no_network: list[str]):

@@ -31,25 +31,6 @@ NETWORK_MODULES = ("socket", "ssl", "urllib", "http", "requests", "httpx", "aioh
                    "PySide6.QtNetwork", "PySide6.QtWebEngineCore", "PySide6.QtWebSockets", "torch.hub")
 
 
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every way out of the process through Python sockets raises and is recorded."""
-    attempts: list[str] = []
-
-    def blocked(name: str):  # noqa: ANN202
-        def refuse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            attempts.append(f"{name}{args[1:] if name.startswith('socket.') else args}")
-            raise OSError(f"network blocked by the offline test ({name})")
-
-        return refuse
-
-    for attr in ("connect", "connect_ex", "sendto", "sendmsg"):
-        monkeypatch.setattr(socket.socket, attr, blocked(f"socket.{attr}"))
-    for attr in ("create_connection", "getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
-        monkeypatch.setattr(socket, attr, blocked(attr))
-    return attempts
-
-
 def test_the_block_records_an_attempt(no_network: list[str]) -> None:
     with pytest.raises(OSError):
         socket.create_connection(("localhost", 9))
