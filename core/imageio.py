@@ -60,7 +60,7 @@ def _to_array(img: Image.Image, mode: str | None) -> np.ndarray:
         del arr
         img = Image.fromarray(eight, "L")
     if mode is None:
-        mode = "RGB" if img.mode not in ("L", "1") else "L"
+        mode = "L" if img.mode in ("L", "1", "LA", "La") else "RGB"
     if img.mode in ("P", "PA") or "A" in img.mode or img.mode == "LA":
         img = img.convert("RGBA")
         if mode != "RGBA":

@@ -341,3 +341,19 @@ def test_list_images_finds_readable_suffixes_sorted(tmp_path: Path):
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "e.png").mkdir()
     assert [p.name for p in list_images(tmp_path)] == ["a.tif", "b.PNG", "d.jpeg"]
+
+
+def test_gray_with_alpha_stays_gray_when_mode_is_none(tmp_path) -> None:
+    from PIL import Image as _Image
+
+    from core.imageio import read_image as _read
+
+    la = np.zeros((4, 5, 2), np.uint8)
+    la[..., 0] = 200
+    la[..., 1] = 255
+    la[0, 0, 1] = 0  # one transparent pixel: composited onto black
+    path = tmp_path / "la.png"
+    _Image.fromarray(la, "LA").save(path)
+    gray = _read(path, mode=None)
+    assert gray.shape == (4, 5) and gray.dtype == np.uint8
+    assert gray[0, 0] == 0 and gray[1, 1] == 200
