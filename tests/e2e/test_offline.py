@@ -8,10 +8,8 @@ imported. Every attempt is recorded, so a swallowed exception cannot hide one.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ from core.cli import main
 from core.resources import default_model_path
 from tests.conftest import synthetic_fundus
 from tests.core.test_data import make_fake_drive
+from tests.offline import offline_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,33 +70,8 @@ def test_the_default_model_stays_offline(no_network: list[str], images: Path, tm
     assert no_network == []
 
 
-SITECUSTOMIZE = textwrap.dedent('''
-    """Installed by tests/e2e/test_offline.py: refuse and record every network call in this process."""
-    import os, socket
-
-    _LOG = os.environ["OFFLINE_LOG"]
-
-    def _blocked(name):
-        def refuse(*args, **kwargs):
-            with open(_LOG, "a") as f:
-                f.write(name + "\\n")
-            raise OSError("network blocked by the offline test (" + name + ")")
-        return refuse
-
-    for _attr in ("connect", "connect_ex", "sendto", "sendmsg"):
-        setattr(socket.socket, _attr, _blocked("socket." + _attr))
-    for _attr in ("create_connection", "getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
-        setattr(socket, _attr, _blocked(_attr))
-''')
-
-
 def _run_blocked(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    site = tmp_path / "site"
-    site.mkdir(exist_ok=True)
-    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    log = tmp_path / "network_attempts.log"
-    env = {**os.environ, "OFFLINE_LOG": str(log),
-           "PYTHONPATH": os.pathsep.join([str(site), str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env, log = offline_env(tmp_path, REPO)
     proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
     return proc, log.read_text().split() if log.exists() else []
 

@@ -11,11 +11,9 @@ sockets, so a static check makes sure no app module imports it.
 from __future__ import annotations
 
 import ast
-import os
 import socket
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ import pytest
 import gui.prompts
 from core.export import read_mask
 from tests.gui.test_editing import drag
+from tests.offline import offline_env
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60_000
@@ -71,33 +70,13 @@ def test_the_full_gui_flow_stays_offline(qtbot, no_network: list[str], make_wind
     assert no_network == []
 
 
-SITECUSTOMIZE = textwrap.dedent('''
-    import os, socket
-
-    def _blocked(name):
-        def refuse(*args, **kwargs):
-            with open(os.environ["OFFLINE_LOG"], "a") as f:
-                f.write(name + "\\n")
-            raise OSError("network blocked by the offline test (" + name + ")")
-        return refuse
-
-    for _attr in ("connect", "connect_ex", "sendto", "sendmsg"):
-        setattr(socket.socket, _attr, _blocked("socket." + _attr))
-    for _attr in ("create_connection", "getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
-        setattr(socket, _attr, _blocked(_attr))
-''')
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"),
                     reason="settings are redirected through XDG_CONFIG_HOME, which Qt honours on Linux only")
 def test_the_gui_program_segments_offline(tmp_path: Path, image_file: Path, tiny_checkpoint_path: Path) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    log, shot = tmp_path / "attempts.log", tmp_path / "shot.png"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OFFLINE_LOG": str(log),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
-           "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+    env, log = offline_env(tmp_path, ROOT)
+    shot = tmp_path / "shot.png"
+    env.update(QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_DATA_HOME=str(tmp_path / "data"))
     probe = subprocess.run([sys.executable, "-c", "import socket; socket.getaddrinfo('example.com', 80)"],
                            env=env, capture_output=True, text=True, timeout=60)
     assert probe.returncode != 0 and log.read_text().split() == ["getaddrinfo"]  # the block is in place
