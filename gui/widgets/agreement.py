@@ -4,51 +4,27 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRect, QTimer
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import SignalInstance
 
 from core.mask_ops import agreement
 from gui.document import ImageDocument
-
-#: Recompute at most this often while painting (a full-image comparison each time).
-REFRESH_MS = 150
+from gui.widgets.document_label import DocumentLabel
 
 
 def _pct(v: float) -> str:
     return "n/a" if math.isnan(v) else f"{v:.3f}"
 
 
-class AgreementInfo(QLabel):
+class AgreementInfo(DocumentLabel):
     """F1 (= Dice), sensitivity and specificity of the mask against the document's reference."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.document: ImageDocument | None = None
-        self.setWordWrap(True)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
-        self.set_document(None)
+    refresh_whole_mask_at_once = False
 
-    def set_document(self, doc: ImageDocument | None) -> None:
-        if self.document is not None:
-            self.document.maskChanged.disconnect(self._on_mask)
-            self.document.referenceChanged.disconnect(self.refresh)
-            self.document.fovChanged.disconnect(self.refresh)
-        self.document = doc
-        if doc is not None:
-            doc.maskChanged.connect(self._on_mask)
-            doc.referenceChanged.connect(self.refresh)
-            doc.fovChanged.connect(self.refresh)
-        self.refresh()
+    def watched(self, doc: ImageDocument) -> list[SignalInstance]:
+        return [doc.referenceChanged, doc.fovChanged]
 
-    def _on_mask(self, _rect: QRect) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
-
-    def refresh(self) -> None:
-        self._timer.stop()
+    def refresh(self, *_args: object) -> None:
+        super().refresh()
         doc = self.document
         if doc is None or doc.reference is None:
             self.setVisible(False)

@@ -2,48 +2,23 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QTimer
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import SignalInstance
 
 from gui.document import ImageDocument, MaskSource
+from gui.widgets.document_label import DocumentLabel
 
-#: While painting, the vessel fraction (a full-image count) is refreshed at most this often.
-REFRESH_MS = 150
 _SOURCES = {MaskSource.EMPTY: "drawn by hand", MaskSource.FILE: "loaded from a file",
             MaskSource.RECOVERED: "recovered after a crash"}
 
 
-class ResultInfo(QLabel):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.document: ImageDocument | None = None
-        self.setWordWrap(True)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self._show)
-        self.set_document(None)
+class ResultInfo(DocumentLabel):
+    """Vessel share of the FOV, where the mask came from, and which model made it on which device."""
 
-    def set_document(self, doc: ImageDocument | None) -> None:
-        if self.document is not None:
-            self.document.predictionChanged.disconnect(self._show)
-            self.document.maskChanged.disconnect(self._on_mask)
-            self.document.sourceChanged.disconnect(self._show)
-        self.document = doc
-        if doc is not None:
-            doc.predictionChanged.connect(self._show)
-            doc.maskChanged.connect(self._on_mask)
-            doc.sourceChanged.connect(self._show)
-        self._show()
+    def watched(self, doc: ImageDocument) -> list[SignalInstance]:
+        return [doc.predictionChanged, doc.sourceChanged]
 
-    def _on_mask(self, rect: QRect) -> None:
-        if rect.isNull():  # a new prediction or mask: now; brush strokes: coalesced
-            self._show()
-        elif not self._timer.isActive():
-            self._timer.start()
-
-    def _show(self, *_args: object) -> None:
-        self._timer.stop()
+    def refresh(self, *_args: object) -> None:
+        super().refresh()
         doc = self.document
         if doc is None:
             self.setText("No image open.")
