@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--val-count", type=int, default=4, help="training images held out for validation")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", default="auto")
+    tr.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                    help="validate and save an exponential moving average of the weights (e.g. 0.999; 0: off)")
+    tr.add_argument("--no-amp", action="store_true",
+                    help="train in fp32 (default: fp16 autocast on CUDA, bf16 on CPUs with native bf16)")
     tr.add_argument("--no-resume", action="store_true", help="start afresh even if the run folder has a state")
 
     ev = sub.add_parser("evaluate", help="score a model on a labelled DRIVE split, inside the FOV")
@@ -126,7 +130,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         out=str(args.out), base_c=args.base_c, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
         batch_size=args.batch_size, crop=args.crop, lr=args.lr, scale=tuple(args.scale),
         photometric=not args.no_photometric, val_count=args.val_count, seed=args.seed, device=args.device,
-        resume=not args.no_resume,
+        resume=not args.no_resume, ema=args.ema, amp=not args.no_amp,
     )
     samples = load_drive(args.data, "training")
     bar = _progress_bar(config.epochs, "train", "epoch")

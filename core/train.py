@@ -57,7 +57,8 @@ class TrainConfig:
     val_every: int = 1
     seed: int = 0
     device: str = "auto"
-    amp: bool = True  # mixed precision on CUDA only
+    amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on CPUs with native bf16 (AVX-512 BF16 / AMX)
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0: off); EMA weights are validated
     mean: tuple[float, float, float] = TUTORIAL_MEAN
     std: tuple[float, float, float] = TUTORIAL_STD
     trained_on: str = "DRIVE training"
@@ -144,7 +145,10 @@ def train(
     )
     criterion = SegmentationLoss(config.class_weights, config.dice_weight).to(device)
     use_amp = config.amp and device.type == "cuda"
+    cpu_bf16 = config.amp and device.type == "cpu" and cpu_has_native_bf16()
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    ema = weight_average(model, config.ema)
+    evaluated = ema.module if ema is not None else model
     transform = training_transforms(config.crop, config.mean, config.std, config.scale, config.photometric)
     # The FOV width the network learned at: Segmenter rescales other cameras' images to match it.
     fov_width = int(np.median([fov_diameter(s.fov) for s in train_set]))
@@ -156,6 +160,8 @@ def train(
     if config.resume and state_path.is_file():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
+        if ema is not None and "ema" in state:
+            ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         gen.set_state(state["generator"])
@@ -183,33 +189,40 @@ def train(
             images, targets = _batch(train_set, transform, config.batch_size, gen)
             images = images.to(device).contiguous(memory_format=torch.channels_last)
             targets = targets.to(device)
-            with torch.autocast(device.type, enabled=use_amp):
-                loss = criterion(model(images)["out"], targets)
+            if cpu_bf16:
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    loss = criterion(model(images)["out"], targets)
+            else:
+                with torch.autocast(device.type, enabled=use_amp):
+                    loss = criterion(model(images)["out"], targets)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
+            if ema is not None:
+                ema.update_parameters(model)
             losses.append(loss.item())
         row: dict[str, float] = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"],
                                  "loss": float(np.mean(losses)), "val_f1": float("nan"),
                                  "val_auc": float("nan"), "val_threshold": float("nan")}
         last = epoch == config.epochs - 1
         if val_set and ((epoch + 1) % config.val_every == 0 or last):
-            acc = validate(model, val_set, config.mean, config.std, device)
+            acc = validate(evaluated, val_set, config.mean, config.std, device)
             thr, f1 = acc.best_threshold()
             row.update(val_f1=f1, val_auc=acc.roc_auc(), val_threshold=thr)
             if f1 > best["f1"]:
                 best = {"f1": f1, "epoch": epoch, "threshold": thr, "auc": row["val_auc"]}
-                _save_model(model, preprocessing, config, best, out / "best.pt", train_set, val_set)
+                _save_model(evaluated, preprocessing, config, best, out / "best.pt", train_set, val_set)
         elif not val_set and last:
             best = {"f1": float("nan"), "epoch": epoch, "threshold": 0.5, "auc": float("nan")}
-            _save_model(model, preprocessing, config, best, out / "best.pt", train_set, val_set)
+            _save_model(evaluated, preprocessing, config, best, out / "best.pt", train_set, val_set)
         row["seconds"] = time.perf_counter() - t0
         history.append(row)
         with log_path.open("a", newline="") as f:
             csv.writer(f).writerow([row[k] for k in fields])
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        extra = {"ema": ema.state_dict()} if ema is not None else {}
+        torch.save({**extra, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "generator": gen.get_state(),
                     "torch_rng": torch.get_rng_state(), "epoch": epoch,
                     "best": json.dumps(best), "history": json.dumps(history)}, state_path)
@@ -217,6 +230,29 @@ def train(
             progress(epoch + 1, config.epochs, row)
     return TrainResult(out / "best.pt", int(best["epoch"]), float(best["threshold"]), float(best["f1"]),
                        float(best["auc"]), time.perf_counter() - t_start, history)
+
+
+def cpu_has_native_bf16() -> bool:
+    """True where the CPU computes bf16 natively (AVX-512 BF16 or AMX): there autocast is ~2x faster."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def weight_average(model: UNet, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
+    """An exponential moving average of the weights and BatchNorm statistics (None when decay is 0).
+
+    Small-data training is noisy from step to step (validation F1 swings by 0.01 between epochs);
+    the average is a smoother model to select and ship.
+    """
+    if not decay:
+        return None
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"ema decay must be in (0, 1), got {decay}")
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def _save_model(model: UNet, preprocessing: dict[str, Any], config: TrainConfig, best: dict[str, Any],

@@ -128,3 +128,58 @@ def test_poly_schedule_warms_up_then_decays_to_zero():
     assert poly_lr_factor(100, 100, 10) == pytest.approx(0.0)
     values = [poly_lr_factor(s, 100, 10) for s in range(10, 101)]
     assert values == sorted(values, reverse=True)
+
+
+def test_weight_average_follows_the_exponential_moving_average():
+    from core.train import weight_average
+
+    model = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    ema = weight_average(model, 0.75)
+    ema.update_parameters(model)  # first update copies
+    with torch.no_grad():
+        model.weight.fill_(4.0)
+    ema.update_parameters(model)
+    assert torch.allclose(ema.module.weight, torch.full((1, 2), 0.25 * 4.0))
+    assert weight_average(model, 0.0) is None
+    with pytest.raises(ValueError, match="decay"):
+        weight_average(model, 1.5)
+
+
+def test_with_ema_the_saved_model_is_the_average_not_the_last_weights(tmp_path: Path, samples: list[Sample]):
+    result = train(samples, _config(tmp_path, epochs=2, steps_per_epoch=3, val_count=0, ema=0.9), log=lambda _: None)
+    saved = torch.load(result.best_path, weights_only=False)["model"]
+    state = torch.load(tmp_path / "last_state.pt", weights_only=True)
+    averaged = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
+    assert saved.keys() == averaged.keys()
+    for k in saved:
+        assert torch.equal(saved[k], averaged[k]), k
+    assert not all(torch.equal(saved[k], state["model"][k]) for k in saved)
+
+
+def test_a_cancelled_ema_run_resumes_its_average_exactly(tmp_path: Path, samples: list[Sample]):
+    whole = _config(tmp_path / "whole", epochs=2, steps_per_epoch=2, val_count=0, ema=0.9)
+    train(samples, whole, log=lambda _: None)
+    parted = replace(whole, out=str(tmp_path / "parted"))
+    train(samples, replace(parted, epochs=1), log=lambda _: None)  # stops after epoch 0 ...
+    train(samples, parted, log=lambda _: None)  # ... and resumes at epoch 1
+    a = torch.load(tmp_path / "whole" / "last_state.pt", weights_only=True)["ema"]
+    b = torch.load(tmp_path / "parted" / "last_state.pt", weights_only=True)["ema"]
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_cpu_autocast_is_bf16_only_where_the_cpu_has_it(tmp_path: Path, samples: list[Sample], monkeypatch):
+    import core.train as train_module
+
+    monkeypatch.setattr(train_module, "cpu_has_native_bf16", lambda: False)
+    fallback = train(samples, _config(tmp_path / "a", epochs=1, steps_per_epoch=2, val_count=0), log=lambda _: None)
+    fp32 = train(samples, _config(tmp_path / "b", epochs=1, steps_per_epoch=2, val_count=0, amp=False),
+                 log=lambda _: None)
+    assert fallback.history[0]["loss"] == fp32.history[0]["loss"]
+
+    monkeypatch.setattr(train_module, "cpu_has_native_bf16", lambda: True)
+    bf16 = train(samples, _config(tmp_path / "c", epochs=1, steps_per_epoch=2, val_count=0), log=lambda _: None)
+    assert np.isfinite(bf16.history[0]["loss"])
+    assert bf16.history[0]["loss"] != fp32.history[0]["loss"]  # bf16 arithmetic rounds differently
