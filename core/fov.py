@@ -48,7 +48,8 @@ def estimate_fov(image: np.ndarray) -> np.ndarray:
         return np.ones((h, w), bool)
     smooth = _box_blur(gray, max(1, min(h, w) // 200))
     border = np.concatenate([smooth[0], smooth[-1], smooth[:, 0], smooth[:, -1]])
-    dark_level = float(np.median(border))
+    # A low percentile, not the median: a circle cut on all four sides leaves only the corners dark.
+    dark_level = float(np.percentile(border, 5))
     if dark_level > 0.35 * top:  # no dark border: the whole image is retina
         return np.ones((h, w), bool)
     mask = smooth > dark_level + 0.15 * (top - dark_level)

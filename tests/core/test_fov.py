@@ -45,6 +45,15 @@ def test_fov_cut_by_the_image_edge_is_recovered():
     assert _iou(estimate_fov(image), disk) > 0.95
 
 
+def test_fov_cut_on_all_four_sides_keeps_the_dark_corners_out():
+    h, w = 300, 400
+    disk = _disk(h, w, h / 2, w / 2, 0.56 * w)  # wider and taller than the image: only corners are dark
+    image = np.where(disk[..., None], np.array([180, 90, 40], np.uint8), np.uint8(3))
+    fov = estimate_fov(image)
+    assert not fov[0, 0] and not fov[-1, -1] and not fov[0, -1] and not fov[-1, 0]
+    assert _iou(fov, disk) > 0.98
+
+
 def test_gray_and_16_bit_images_work():
     disk = _disk(120, 150, 60, 75, 55)
     gray = (disk * 150 + 5).astype(np.uint8)
