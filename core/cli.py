@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", default="auto")
     tr.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                     help="validate and save an exponential moving average of the weights (e.g. 0.999; 0: off)")
+    tr.add_argument("--select", choices=["best", "last"], default="best",
+                    help="save the epoch with the best validation F1, or the last epoch (with --ema: the final "
+                         "average; its threshold is still chosen on the validation images)")
     tr.add_argument("--no-amp", action="store_true",
                     help="train in fp32 (default: fp16 autocast on CUDA, bf16 on CPUs with native bf16)")
     tr.add_argument("--no-resume", action="store_true", help="start afresh even if the run folder has a state")
@@ -130,7 +133,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         out=str(args.out), base_c=args.base_c, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
         batch_size=args.batch_size, crop=args.crop, lr=args.lr, scale=tuple(args.scale),
         photometric=not args.no_photometric, val_count=args.val_count, seed=args.seed, device=args.device,
-        resume=not args.no_resume, ema=args.ema, amp=not args.no_amp,
+        resume=not args.no_resume, ema=args.ema, amp=not args.no_amp, select=args.select,
     )
     samples = load_drive(args.data, "training")
     bar = _progress_bar(config.epochs, "train", "epoch")

@@ -59,6 +59,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on CPUs with native bf16 (AVX-512 BF16 / AMX)
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: off); EMA weights are validated
+    select: str = "best"  # best.pt holds the epoch with the best validation F1 ("best") or the last one ("last")
     mean: tuple[float, float, float] = TUTORIAL_MEAN
     std: tuple[float, float, float] = TUTORIAL_STD
     trained_on: str = "DRIVE training"
@@ -130,6 +131,8 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
+    if config.select not in ("best", "last"):
+        raise ValueError(f"select must be 'best' or 'last', got {config.select!r}")
     device = resolve_device(config.device)
     train_set, val_set = split_train_val(samples, config.val_count, seed=config.seed)
     log(f"training on {len(train_set)} images, validating on {len(val_set)} "
@@ -211,7 +214,7 @@ def train(
             acc = validate(evaluated, val_set, config.mean, config.std, device)
             thr, f1 = acc.best_threshold()
             row.update(val_f1=f1, val_auc=acc.roc_auc(), val_threshold=thr)
-            if f1 > best["f1"]:
+            if f1 > best["f1"] or (config.select == "last" and last):
                 best = {"f1": f1, "epoch": epoch, "threshold": thr, "auc": row["val_auc"]}
                 _save_model(evaluated, preprocessing, config, best, out / "best.pt", train_set, val_set)
         elif not val_set and last:

@@ -183,3 +183,16 @@ def test_cpu_autocast_is_bf16_only_where_the_cpu_has_it(tmp_path: Path, samples:
     bf16 = train(samples, _config(tmp_path / "c", epochs=1, steps_per_epoch=2, val_count=0), log=lambda _: None)
     assert np.isfinite(bf16.history[0]["loss"])
     assert bf16.history[0]["loss"] != fp32.history[0]["loss"]  # bf16 arithmetic rounds differently
+
+
+def test_select_last_saves_the_final_epoch_with_its_validation_threshold(tmp_path: Path, samples: list[Sample]):
+    result = train(samples, _config(tmp_path, epochs=3, steps_per_epoch=2, select="last"), log=lambda _: None)
+    assert result.best_epoch == 2
+    ckpt = load_checkpoint(result.best_path)
+    assert ckpt.metrics["validation"]["epoch"] == 2
+    assert ckpt.threshold == pytest.approx(min(max(result.history[-1]["val_threshold"], 0.01), 0.99))
+    final = torch.load(tmp_path / "last_state.pt", weights_only=True)["model"]
+    saved = torch.load(result.best_path, weights_only=False)["model"]
+    assert all(torch.equal(saved[k], final[k]) for k in saved)
+    with pytest.raises(ValueError, match="select"):
+        train(samples, _config(tmp_path / "x", select="worst"), log=lambda _: None)
