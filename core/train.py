@@ -127,12 +127,12 @@ def train(
     log: Callable[[str], None] = print,
 ) -> TrainResult:
     """Train a UNet on ``samples`` (a validation split of them selects epoch and threshold)."""
+    if config.select not in ("best", "last"):
+        raise ValueError(f"select must be 'best' or 'last', got {config.select!r}")
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    if config.select not in ("best", "last"):
-        raise ValueError(f"select must be 'best' or 'last', got {config.select!r}")
     device = resolve_device(config.device)
     train_set, val_set = split_train_val(samples, config.val_count, seed=config.seed)
     log(f"training on {len(train_set)} images, validating on {len(val_set)} "
@@ -148,7 +148,8 @@ def train(
     )
     criterion = SegmentationLoss(config.class_weights, config.dice_weight).to(device)
     use_amp = config.amp and device.type == "cuda"
-    cpu_bf16 = config.amp and device.type == "cpu" and cpu_has_native_bf16()
+    # On the CPU autocast means bf16: worth it only where the CPU computes bf16 natively.
+    autocast = use_amp or (config.amp and device.type == "cpu" and cpu_has_native_bf16())
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     ema = weight_average(model, config.ema)
     evaluated = ema.module if ema is not None else model
@@ -192,12 +193,8 @@ def train(
             images, targets = _batch(train_set, transform, config.batch_size, gen)
             images = images.to(device).contiguous(memory_format=torch.channels_last)
             targets = targets.to(device)
-            if cpu_bf16:
-                with torch.autocast("cpu", dtype=torch.bfloat16):
-                    loss = criterion(model(images)["out"], targets)
-            else:
-                with torch.autocast(device.type, enabled=use_amp):
-                    loss = criterion(model(images)["out"], targets)
+            with torch.autocast(device.type, enabled=autocast):
+                loss = criterion(model(images)["out"], targets)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)

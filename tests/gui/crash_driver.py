@@ -81,9 +81,12 @@ def export(image: str, out_dir: str, pause: str, file_index: str) -> None:
         temps.append(tmp)
         return fd, tmp
 
-    class Pausing:
+    from tests.gui.file_proxy import FileProxy
+
+    class Pausing(FileProxy):
         def __init__(self, f) -> None:  # noqa: ANN001
-            self._f, self._written = f, 0
+            super().__init__(f)
+            self._written = 0
 
         def write(self, data) -> int:  # noqa: ANN001
             n = self._f.write(data)
@@ -94,15 +97,6 @@ def export(image: str, out_dir: str, pause: str, file_index: str) -> None:
                 say(f"PAUSED {temps[-1]}")
                 wait_to_be_killed()
             return n
-
-        def __getattr__(self, name: str):  # noqa: ANN204
-            return getattr(self._f, name)
-
-        def __enter__(self):  # noqa: ANN204
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self._f.close()
 
     def fdopen(fd, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
         f = real_fdopen(fd, *a, **k)

@@ -22,6 +22,7 @@ from core.recovery import list_recoverable, load_autosave
 from gui.batch_dialog import BatchDialog
 from tests.conftest import synthetic_fundus
 from tests.gui.conftest import FakeSegmenter, FakeService
+from tests.gui.file_proxy import FileProxy
 from tests.gui.test_editing import drag
 
 TIMEOUT = 30_000
@@ -241,11 +242,12 @@ def test_batch_gpu_oom_says_so_keeps_finished_files_and_runs_again(qtbot, settin
 
 
 # full disk and read-only folders ---------------------------------------------------------------------
-class _FillingFile:
+class _FillingFile(FileProxy):
     """A real file object that accepts ``room`` bytes and then fails like a full disk."""
 
     def __init__(self, f, room: int) -> None:  # noqa: ANN001
-        self._f, self._room = f, room
+        super().__init__(f)
+        self._room = room
 
     def write(self, data) -> int:  # noqa: ANN001
         n = len(memoryview(data).cast("B"))
@@ -256,15 +258,6 @@ class _FillingFile:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         self._room -= n
         return self._f.write(data)
-
-    def __getattr__(self, name: str):  # noqa: ANN204
-        return getattr(self._f, name)
-
-    def __enter__(self):  # noqa: ANN204
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._f.close()
 
 
 class Fault:
