@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.batch import BatchSummary, segment_files
+from gui.gc_guard import collect_on_gui_thread
 from gui.settings import AppSettings
 from gui.workers import error_message
 
@@ -143,6 +144,7 @@ class BatchDialog(QDialog):
         layout.addWidget(self.buttons)
         self.resize(620, 460)
 
+        collect_on_gui_thread()  # Qt objects must never be garbage-collected in the worker thread
         self._thread = QThread(self)
         self._thread.setObjectName("batch")
         self._worker = BatchWorker(factory)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from gui.gc_guard import collect_on_gui_thread
 from gui.inference_service import InferenceService, SegmentRequest, SegmentResult
 
 #: Threads that did not stop in time on shutdown are kept here so Qt never destroys them running.
@@ -109,6 +110,7 @@ class InferenceController(QObject):
 
     def __init__(self, service: InferenceService | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        collect_on_gui_thread()  # Qt objects must never be garbage-collected in the worker thread
         self._thread = QThread()
         self._thread.setObjectName("inference")
         self._worker = InferenceWorker(service or InferenceService())
