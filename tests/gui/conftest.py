@@ -10,11 +10,34 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QObject, Signal
 
 from core.imageio import write_image
 from gui.inference_service import InferenceService
 from gui.settings import AppSettings
 from tests.conftest import synthetic_fundus
+
+
+class GuiThreadRelay(QObject):
+    """Re-emits a worker-thread signal on the GUI thread.
+
+    pytest-qt's waitSignal and a plain callable connected to a signal run in the emitting thread; for a
+    worker's signal that means stopping the blocker's timer from the wrong thread, which Qt refuses
+    ("Timers cannot be stopped from another thread"), so a race can leave the test waiting forever.
+    A slot of a GUI-thread QObject gets a queued call instead.
+    """
+
+    relayed = Signal(tuple)
+
+    def __init__(self, signal: object) -> None:
+        super().__init__()
+        self.calls: list[tuple] = []
+        signal.connect(self._relay)  # type: ignore[attr-defined]
+
+    def _relay(self, *args: object) -> None:
+        assert threading.current_thread() is threading.main_thread(), "the relay must run on the GUI thread"
+        self.calls.append(args)
+        self.relayed.emit(args)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from core.imageio import read_image, write_image
 from gui.batch_dialog import BatchDialog
 from tests.conftest import synthetic_fundus
-from tests.gui.conftest import FakeSegmenter, FakeService
+from tests.gui.conftest import FakeSegmenter, FakeService, GuiThreadRelay
 
 TIMEOUT = 60_000
 
@@ -39,8 +39,7 @@ def test_batch_lists_the_corrupt_file_and_writes_the_others(qtbot, settings, fol
     dialog.input_edit.setText(str(folder))
     dialog.output_edit.setText(str(out))
     dialog.save_prob.setChecked(True)
-    progress: list[tuple[int, int]] = []
-    dialog._worker.progress.connect(lambda done, total, _line: progress.append((done, total)))
+    progress = GuiThreadRelay(dialog._worker.progress)
 
     with qtbot.waitSignal(dialog.finished_run, timeout=TIMEOUT) as done:
         assert dialog.start()
@@ -50,7 +49,7 @@ def test_batch_lists_the_corrupt_file_and_writes_the_others(qtbot, settings, fol
     assert [p.name for p in summary.done] == ["a.png", "b.png", "d.png"]
     assert [p.name for p, _ in summary.failed] == ["c.png"]
     assert "c.png" in dialog.log.toPlainText() and "1 failed" in dialog.status.text()
-    assert progress[-1] == (4, 4)
+    assert progress.calls[-1][:2] == (4, 4)
     mask = read_image(out / "a_mask.png", mode=None)
     yy, xx = np.mgrid[0:40, 0:48]
     np.testing.assert_array_equal(mask > 0, (xx + yy) / 88 >= 0.3)  # the dialog's threshold was used

@@ -11,7 +11,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
-from tests.gui.conftest import FakeService
+from tests.gui.conftest import FakeService, GuiThreadRelay
 
 SEGMENT_TIMEOUT = 60_000
 
@@ -75,12 +75,13 @@ def test_cancel_stops_the_worker_and_the_app_stays_usable(qtbot, make_window, im
     service = FakeService(tiles=50, delay=0.05)
     window = make_window(service)
     window.open_path(image_file)
-    worker = window.controller.worker
+    worker_cancelled = GuiThreadRelay(window.controller.worker.cancelled)
     with qtbot.waitSignal(window.controller.progress, timeout=SEGMENT_TIMEOUT):
         window.segment()
     assert window.status.cancel.isVisible()
 
-    with qtbot.waitSignal(worker.cancelled, timeout=5000), qtbot.waitSignal(window.segmentFinished) as done:
+    with qtbot.waitSignal(worker_cancelled.relayed, timeout=5000), \
+            qtbot.waitSignal(window.segmentFinished) as done:
         window.status.cancel.click()
 
     assert done.args == [False, "cancelled"]
