@@ -52,7 +52,8 @@ def brute_polygon(shape, points, rule="nonzero"):
         # Intersect from the lower end, so an edge and its reverse give bit-identical x (a polygon
         # folded onto one line then winds +1 and -1 at exactly the same place and encloses nothing).
         (x0, y0), (x1, y1) = sorted([(xa, ya), (xb, yb)], key=lambda p: p[1])
-        x_at = x0 + (yy - y0) * (x1 - x0) / (y1 - y0)
+        with np.errstate(over="ignore"):  # a near-horizontal edge overflows only where it crosses no centre
+            x_at = x0 + (yy - y0) * (x1 - x0) / (y1 - y0)
         wind += np.where(crosses & (x_at > xx), 1 if yb > ya else -1, 0)
     return wind != 0 if rule == "nonzero" else wind % 2 == 1
 
