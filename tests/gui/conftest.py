@@ -132,6 +132,21 @@ def make_window(qtbot, settings: AppSettings, tiny_checkpoint_path: Path) -> Ite
         w.shutdown()
 
 
+#: Qt's words for a Qt object used from the wrong thread: undefined behaviour that hangs or crashes later.
+THREAD_MISUSE = ("another thread", "different thread", "Destroyed while thread")
+
+
+@pytest.fixture(autouse=True)
+def no_qt_thread_misuse(qtlog) -> Iterator[None]:  # noqa: ANN001
+    """A Qt warning about thread misuse fails the test that caused it, not a random test later.
+
+    Only these messages: other warnings depend on the machine (fonts, window-manager hints).
+    """
+    yield
+    misuse = [r.message for r in qtlog.records if any(words in r.message for words in THREAD_MISUSE)]
+    assert not misuse, f"Qt objects used from the wrong thread: {misuse}"
+
+
 @pytest.fixture(autouse=True)
 def isolated_app_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Autosaves go to tmp_path, never to the user's app-data folder."""
