@@ -132,6 +132,14 @@ def make_window(qtbot, settings: AppSettings, tiny_checkpoint_path: Path) -> Ite
         w.shutdown()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def gui_thread_garbage_collection(qapp) -> None:  # noqa: ANN001
+    """As in the app: Qt objects are garbage-collected on the GUI thread only, from the first GUI test on."""
+    from gui.gc_guard import collect_on_gui_thread
+
+    collect_on_gui_thread()
+
+
 #: Qt's words for a Qt object used from the wrong thread: undefined behaviour that hangs or crashes later.
 THREAD_MISUSE = ("another thread", "different thread", "Destroyed while thread")
 
