@@ -22,14 +22,13 @@ _guard: GuiThreadCollector | None = None
 
 
 class GuiThreadCollector(QObject):
-    """Disables automatic collection and collects on a GUI-thread timer instead."""
+    """Collects on a GUI-thread timer; collect_on_gui_thread() switches automatic collection off."""
 
     def __init__(self, interval_ms: int = INTERVAL_MS, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.check)
         self._timer.start(interval_ms)
-        gc.disable()
 
     @property
     def active(self) -> bool:
@@ -57,5 +56,5 @@ def collect_on_gui_thread() -> GuiThreadCollector:
         raise RuntimeError("collect_on_gui_thread() must be called on the GUI thread of a running QApplication")
     if _guard is None or not _guard.active:
         _guard = GuiThreadCollector(parent=app)
-    gc.disable()  # again: something may have switched automatic collection back on
+    gc.disable()  # also when reused: something may have switched automatic collection back on
     return _guard

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QObject, Signal
 
 from core.imageio import write_image
+from gui.gc_guard import collect_on_gui_thread
 from gui.inference_service import InferenceService
 from gui.settings import AppSettings
 from tests.conftest import synthetic_fundus
@@ -135,8 +136,6 @@ def make_window(qtbot, settings: AppSettings, tiny_checkpoint_path: Path) -> Ite
 @pytest.fixture(autouse=True, scope="session")
 def gui_thread_garbage_collection(qapp) -> None:  # noqa: ANN001
     """As in the app: Qt objects are garbage-collected on the GUI thread only, from the first GUI test on."""
-    from gui.gc_guard import collect_on_gui_thread
-
     collect_on_gui_thread()
 
 

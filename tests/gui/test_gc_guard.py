@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 import weakref
+from collections.abc import Iterator
 
 import pytest
 
@@ -40,13 +41,8 @@ def orphan_cycle_then_allocate_in_a_thread(record: list[str], results: list) -> 
 def test_without_the_guard_a_worker_thread_collects_gui_garbage() -> None:
     """The hazard itself: Python collects in whichever thread allocates."""
     record: list[str] = []
-    was_enabled = gc.isenabled()
-    gc.enable()
-    try:
-        orphan_cycle_then_allocate_in_a_thread(record, [])
-    finally:
-        if not was_enabled:
-            gc.disable()
+    gc.enable()  # restore_gc_state switches it back off
+    orphan_cycle_then_allocate_in_a_thread(record, [])
     assert record == ["worker"]
 
 
@@ -124,7 +120,10 @@ def test_garbage_left_by_the_gui_is_not_collected_in_the_inference_thread(make_w
 
 
 @pytest.fixture(autouse=True)
-def restore_gc_state() -> None:
+def restore_gc_state() -> Iterator[None]:
     enabled = gc.isenabled()
     yield
-    (gc.enable if enabled else gc.disable)()
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
