@@ -52,8 +52,8 @@ def make_inputs(folder: Path, small: int, large: int) -> None:
 def tiny_model(path: Path) -> Path:
     import torch
 
-    from core.checkpoint import model_checkpoint, save_checkpoint
-    from core.model import UNet
+    from core.ml.checkpoint import model_checkpoint, save_checkpoint
+    from core.ml.model import UNet
 
     torch.manual_seed(0)
     ckpt = model_checkpoint(UNet(base_c=4).eval(), {"mean": [0.5, 0.3, 0.2], "std": [0.2, 0.1, 0.1], "channels": "RGB"},
@@ -113,7 +113,7 @@ def main() -> int:
         from PIL import Image
 
         from core.batch import segment_files
-        from core.inference import Segmenter
+        from core.ml.inference import Segmenter
         from core.resources import default_model_path
 
         if args.default_model:

@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from gui.document import ImageDocument
+    from gui.document.document import ImageDocument
     from gui.main_window import MainWindow
     from gui.settings import AppSettings
 

@@ -49,8 +49,8 @@ def synthetic_fundus(h: int, w: int, seed: int = 0) -> np.ndarray:
 def random_model(folder: Path) -> str:
     import torch
 
-    from core.checkpoint import model_checkpoint, save_checkpoint
-    from core.model import UNet
+    from core.ml.checkpoint import model_checkpoint, save_checkpoint
+    from core.ml.model import UNet
 
     torch.manual_seed(0)
     ckpt = model_checkpoint(UNet(base_c=16).eval(), {"mean": [0.5, 0.3, 0.2], "std": [0.2, 0.1, 0.1],
@@ -87,7 +87,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2)
     args = ap.parse_args()
 
-    from core.imageio import write_image
+    from core.io.images import write_image
     from core.resources import default_model_path
     from gui.main_window import MainWindow
     from gui.settings import AppSettings

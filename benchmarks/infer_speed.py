@@ -30,9 +30,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.data import DRIVE_ENV, find_drive  # noqa: E402
-from core.imageio import read_image  # noqa: E402
-from core.model import UNet  # noqa: E402
+from core.io.datasets import DRIVE_ENV, find_drive  # noqa: E402
+from core.io.images import read_image  # noqa: E402
+from core.ml.model import UNet  # noqa: E402
 from core.resources import default_model_path  # noqa: E402
 
 H, W = 584, 565
@@ -116,7 +116,7 @@ def main() -> int:
     if not model_path.is_file():
         print(f"\nSegmenter.predict: skipped, the default model {model_path} is missing")
         return 0
-    from core.inference import Segmenter
+    from core.ml.inference import Segmenter
 
     image, what = benchmark_image()
     shipped = Segmenter(model_path, device="cpu")

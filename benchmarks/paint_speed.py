@@ -3,7 +3,7 @@
 Measures, per segment of a drag (radius 10, 30 px long, random direction):
   * compute: ``paint_segment`` (the delta of the touched pixels)
   * apply: ``delta.apply`` + merging into the drag's delta (what StrokeCommand.redo/mergeWith do)
-  * display proxy: the dirty rectangle turned into an 8-bit indexed QImage, as gui/overlay.py does;
+  * display proxy: the dirty rectangle turned into an 8-bit indexed QImage, as gui/canvas/render.py does;
     the canvas's real repaint (drawing that image into the overlay pixmap) comes on top.
 Then the undo of a whole 200-segment drag and the memory its delta holds.
 
@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from core.mask_ops import MaskDelta, paint_segment
+from core.edit.mask_ops import MaskDelta, paint_segment
 
 H, W = 2336, 3504
 RADIUS = 10.0

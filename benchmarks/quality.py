@@ -21,12 +21,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from core.data import load_drive  # noqa: E402
-from core.evaluate import evaluate  # noqa: E402
-from core.imageio import read_image  # noqa: E402
-from core.inference import Segmenter  # noqa: E402
-from core.metrics import confusion, scores_from_confusion  # noqa: E402
+from core.io.datasets import load_drive  # noqa: E402
+from core.io.images import read_image  # noqa: E402
+from core.measure.evaluate import evaluate  # noqa: E402
+from core.measure.metrics import confusion, scores_from_confusion  # noqa: E402
+from core.ml.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from core.ml.inference import Segmenter  # noqa: E402
 from core.resources import default_model_path  # noqa: E402
 
 

@@ -21,10 +21,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.checkpoint import load_checkpoint  # noqa: E402
-from core.data import load_drive  # noqa: E402
-from core.inference import Segmenter  # noqa: E402
-from core.metrics import Accumulator  # noqa: E402
+from core.io.datasets import load_drive  # noqa: E402
+from core.measure.metrics import Accumulator  # noqa: E402
+from core.ml.checkpoint import load_checkpoint  # noqa: E402
+from core.ml.inference import Segmenter  # noqa: E402
 from core.resources import default_model_path  # noqa: E402
 
 

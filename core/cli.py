@@ -93,7 +93,7 @@ def _progress_bar(total: int, desc: str, unit: str):  # type: ignore[no-untyped-
 
 
 def _make_segmenter(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from core.inference import Segmenter
+    from core.ml.inference import Segmenter
 
     return Segmenter(args.model, device=args.device, precision=args.precision, tta=args.tta)
 
@@ -127,8 +127,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.data import load_drive
-    from core.train import TrainConfig, train
+    from core.io.datasets import load_drive
+    from core.ml.train import TrainConfig, train
 
     config = TrainConfig(
         out=str(args.out), base_c=args.base_c, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
@@ -153,8 +153,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.data import load_drive
-    from core.evaluate import evaluate
+    from core.io.datasets import load_drive
+    from core.measure.evaluate import evaluate
 
     samples = load_drive(args.data, args.split)
     segmenter = _make_segmenter(args)
@@ -177,9 +177,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from core.calibrate import apply_calibration, calibrate, validation_samples
-    from core.checkpoint import load_checkpoint, save_checkpoint
-    from core.data import load_drive
+    from core.io.datasets import load_drive
+    from core.ml.calibrate import apply_calibration, calibrate, validation_samples
+    from core.ml.checkpoint import load_checkpoint, save_checkpoint
 
     ckpt = load_checkpoint(args.model)
     samples = validation_samples(ckpt, load_drive(args.data, "training"))
@@ -192,7 +192,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from core.devices import available_devices
+    from core.ml.devices import available_devices
 
     segmenter = _make_segmenter(args)
     print(json.dumps(segmenter.card(), indent=2, default=str))
@@ -206,9 +206,9 @@ COMMANDS = {"segment": cmd_segment, "train": cmd_train, "evaluate": cmd_evaluate
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from core.checkpoint import CheckpointError
-    from core.imageio import ImageReadError, ImageWriteError
-    from core.inference import DeviceFailure
+    from core.io.images import ImageReadError, ImageWriteError
+    from core.ml.checkpoint import CheckpointError
+    from core.ml.inference import DeviceFailure
 
     try:
         return COMMANDS[args.command](args)

@@ -85,9 +85,9 @@ def run_self_test(
     try:
         step = "importing torch"
         # Imported here so that a broken torch install is reported, not raised.
-        from core.fov import estimate_fov
-        from core.imageio import read_image
-        from core.inference import Segmenter
+        from core.io.images import read_image
+        from core.measure.fov import estimate_fov
+        from core.ml.inference import Segmenter
 
         step = f"loading the model {model}"
         if not model.is_file():

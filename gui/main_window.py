@@ -1,9 +1,9 @@
 """MainWindow: composition of canvas, controls, menus and status bar around the inference controller.
 
-The window holds no model logic: documents (gui.document) hold the data, the controller (gui.workers)
-runs inference in its thread, widgets show one concern each. Editing (gui.editing), export and the
-unsaved-edits question (gui.export_actions), autosave (gui.autosave) and the batch dialog
-(gui.batch_dialog) live in their own modules; this file only wires them together.
+The window holds no model logic: documents (gui.document.document) hold the data, the controller (gui.jobs.inference)
+runs inference in its thread, widgets show one concern each. Editing (gui.actions.editing), export and the
+unsaved-edits question (gui.actions.export), autosave (gui.document.autosave) and the batch dialog
+(gui.dialogs.batch) live in their own modules; this file only wires them together.
 """
 
 from __future__ import annotations
@@ -25,26 +25,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.imageio import READABLE_SUFFIXES, ImageReadError, is_image_file
+from core.io.images import READABLE_SUFFIXES, ImageReadError, is_image_file
 from core.resources import default_model_path
-from gui.autosave import Autosaver, offer_recovery
-from gui.batch_dialog import BatchDialog
-from gui.canvas import ImageCanvas
-from gui.device_choice import DeviceChoice
-from gui.dialogs import format_card, open_message
-from gui.document import ImageDocument, PredictionInfo
-from gui.editing import EditingUi
-from gui.export_actions import Exporter, written_summary
-from gui.inference_service import InferenceService, SegmentResult
-from gui.model_choice import ModelChoice
-from gui.overlay_style import OverlayStyle
-from gui.session import ImageSession
+from gui.actions.device_choice import DeviceChoice
+from gui.actions.editing import EditingUi
+from gui.actions.export import Exporter, written_summary
+from gui.actions.model_choice import ModelChoice
+from gui.canvas.style import OverlayStyle
+from gui.canvas.view import ImageCanvas
+from gui.dialogs.batch import BatchDialog
+from gui.dialogs.messages import format_card, open_message
+from gui.document.autosave import Autosaver, offer_recovery
+from gui.document.document import ImageDocument, PredictionInfo
+from gui.document.session import ImageSession
+from gui.jobs.inference import InferenceController
+from gui.jobs.inference_service import InferenceService, SegmentResult
 from gui.settings import AppSettings
-from gui.status import StatusPanel
 from gui.widgets.overlay_controls import OverlayControls
 from gui.widgets.result_info import ResultInfo
+from gui.widgets.status import StatusPanel
 from gui.widgets.threshold import ThresholdControl
-from gui.workers import InferenceController
 
 PROBE_DELAY_MS = 250
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in READABLE_SUFFIXES) + ");;All files (*)"

@@ -43,8 +43,8 @@ def tiny_checkpoint_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random-weight UNet (base_c=4) saved in the project's checkpoint format."""
     import torch
 
-    from core.checkpoint import model_checkpoint, save_checkpoint
-    from core.model import UNet
+    from core.ml.checkpoint import model_checkpoint, save_checkpoint
+    from core.ml.model import UNet
 
     torch.manual_seed(0)
     model = UNet(base_c=4).eval()
@@ -56,7 +56,7 @@ def tiny_checkpoint_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def drive_root() -> Path:
     """DRIVE from $RETINASEG_DRIVE; tests using it are skipped with a reason when it is unset."""
-    from core.data import DRIVE_ENV, default_drive_root
+    from core.io.datasets import DRIVE_ENV, default_drive_root
 
     root = default_drive_root()
     if root is None or not (root / "training" / "images").is_dir():

@@ -1,7 +1,7 @@
 """Run fuzz cases against read_image / read_mask, each bounded in time and memory, and count what happened.
 
 The property (:func:`check_file`): every case either loads correctly (an array of the documented dtype,
-2-D or H×W×3, the same size in every mode) or raises :class:`~core.imageio.ImageReadError` naming the
+2-D or H×W×3, the same size in every mode) or raises :class:`~core.io.images.ImageReadError` naming the
 file; read_mask gives a 2-D bool array or ImageReadError. Anything else is a bug: another exception,
 a MemoryError that escaped, a hang, a dead worker.
 
@@ -63,8 +63,8 @@ def check_file(path: Path, case: Case) -> dict[str, Any]:
     """Run read_image (RGB, L, None) and read_mask on one file; classify what happened."""
     import numpy as np
 
-    from core.export import read_mask
-    from core.imageio import ImageReadError, read_image
+    from core.io.export import read_mask
+    from core.io.images import ImageReadError, read_image
 
     outcomes: dict[str, str] = {}
     problems: list[str] = []
@@ -145,8 +145,8 @@ def _worker_main() -> None:
     import warnings
 
     warnings.simplefilter("ignore")
-    import core.export  # noqa: F401 - import before the first case so its time is not charged to it
-    import core.imageio  # noqa: F401
+    import core.io.export  # noqa: F401 - import before the first case so its time is not charged to it
+    import core.io.images  # noqa: F401
 
     work = Path(os.environ["FUZZ_WORKDIR"])
     while True:

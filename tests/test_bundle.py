@@ -140,7 +140,7 @@ def _overlay_coloured(rgb: np.ndarray, colour: tuple[int, int, int]) -> int:
 def test_gui_shows_the_segmentation_overlay_offscreen(bundle: Path, tmp_path: Path) -> None:
     from PySide6.QtGui import QColor
 
-    from gui.overlay_style import OverlayValues
+    from gui.canvas.style import OverlayValues
 
     c = QColor(OverlayValues().mask_color)
     colour = (c.red(), c.green(), c.blue())

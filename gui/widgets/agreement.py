@@ -6,8 +6,8 @@ import math
 
 from PySide6.QtCore import SignalInstance
 
-from core.mask_ops import agreement
-from gui.document import ImageDocument
+from core.edit.mask_ops import agreement
+from gui.document.document import ImageDocument
 from gui.widgets.document_label import DocumentLabel
 
 

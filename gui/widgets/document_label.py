@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QRect, QTimer, SignalInstance
 from PySide6.QtWidgets import QLabel, QWidget
 
-from gui.document import ImageDocument
+from gui.document.document import ImageDocument
 
 #: While painting, full-image summaries are recomputed at most this often.
 REFRESH_MS = 150

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.overlay import HEATMAPS
-from gui.overlay_style import OverlayStyle
+from gui.canvas.render import HEATMAPS
+from gui.canvas.style import OverlayStyle
 
 
 def _opacity_slider() -> QSlider:

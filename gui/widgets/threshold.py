@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSlider, QWidget
 
-from gui.document import ImageDocument
+from gui.document.document import ImageDocument
 
 STEPS = 1000  # slider resolution: 0.001
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QSpinBox, QToolButton, QWidget
 
-from gui.tools import MAX_SIZE, MIN_SIZE, ToolState
+from gui.canvas.tools import MAX_SIZE, MIN_SIZE, ToolState
 
 
 class ToolPanel(QGroupBox):

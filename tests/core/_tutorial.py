@@ -1,4 +1,4 @@
-"""State dicts spelled out from the tutorial's module names, independent of core.model.
+"""State dicts spelled out from the tutorial's module names, independent of core.ml.model.
 
 The tutorial's UNet: ``DoubleConv`` is Sequential(conv, BN, ReLU, conv, BN, ReLU) with bias-free
 convs; ``Down`` is Sequential(MaxPool2d, DoubleConv); ``Up`` holds ``up`` (Upsample or

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.calibrate import apply_calibration, calibrate, validation_samples
-from core.checkpoint import load_checkpoint, save_checkpoint
-from core.data import Sample
-from core.metrics import Accumulator
+from core.io.datasets import Sample
+from core.measure.metrics import Accumulator
+from core.ml.calibrate import apply_calibration, calibrate, validation_samples
+from core.ml.checkpoint import load_checkpoint, save_checkpoint
 from tests.conftest import synthetic_fundus
 
 
@@ -22,7 +22,7 @@ def _samples() -> list[Sample]:
 
 
 def test_calibration_picks_the_best_f1_threshold_and_is_stored(tiny_checkpoint_path, tmp_path) -> None:
-    from core.inference import Segmenter
+    from core.ml.inference import Segmenter
 
     ckpt = load_checkpoint(tiny_checkpoint_path)
     ckpt.metrics["validation"] = {"images": ["22", "23"]}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.checkpoint import (
+from core.ml.checkpoint import (
     TUTORIAL_MEAN,
     TUTORIAL_STD,
     VERSION,
@@ -20,7 +20,7 @@ from core.checkpoint import (
     model_checkpoint,
     save_checkpoint,
 )
-from core.model import UNet
+from core.ml.model import UNet
 from tests.core._tutorial import tutorial_state_dict
 
 PRE = {"mean": [0.5, 0.4, 0.3], "std": [0.2, 0.2, 0.1], "channels": "RGB"}

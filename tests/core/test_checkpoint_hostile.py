@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.checkpoint import CheckpointError, load_checkpoint, model_checkpoint, save_checkpoint
 from core.cli import main
-from core.model import UNet
+from core.ml.checkpoint import CheckpointError, load_checkpoint, model_checkpoint, save_checkpoint
+from core.ml.model import UNet
 from tests.conftest import synthetic_fundus
 from tests.fuzz_corpus import mutate
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.data import IGNORE_INDEX, find_drive, load_drive, split_train_val
+from core.io.datasets import IGNORE_INDEX, find_drive, load_drive, split_train_val
 from tests.conftest import synthetic_fundus
 
 H, W = 24, 20

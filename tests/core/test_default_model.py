@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from core.checkpoint import load_checkpoint
-from core.fov import estimate_fov
-from core.imageio import read_image
+from core.io.images import read_image
+from core.measure.fov import estimate_fov
+from core.ml.checkpoint import load_checkpoint
 from core.resources import default_model_path, sample_image_path
 
 pytestmark = pytest.mark.skipif(not default_model_path().is_file(), reason="default model not shipped yet")
@@ -28,7 +28,7 @@ def test_shipped_checkpoint_carries_its_metadata() -> None:
 
 
 def test_default_model_segments_the_sample_photo_plausibly() -> None:
-    from core.inference import Segmenter
+    from core.ml.inference import Segmenter
 
     segmenter = Segmenter(device="cpu")
     assert segmenter.model_path == default_model_path()
@@ -43,9 +43,9 @@ def test_default_model_segments_the_sample_photo_plausibly() -> None:
 @pytest.mark.drive
 def test_default_model_meets_its_quality_bar_on_drive_test(drive_root) -> None:
     """Guards the shipped weights and the inference path: pooled F1/AUC on the 20 DRIVE test images."""
-    from core.data import load_drive
-    from core.evaluate import evaluate
-    from core.inference import Segmenter
+    from core.io.datasets import load_drive
+    from core.measure.evaluate import evaluate
+    from core.ml.inference import Segmenter
 
     result = evaluate(Segmenter(device="cpu"), load_drive(drive_root, "test"))
     assert result.pooled.f1 >= 0.81

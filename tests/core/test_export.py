@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import core.export as export
-from core.export import (
+import core.io.export as export
+from core.io.export import (
     ExportExistsError,
     default_export_paths,
     export_all,
@@ -28,7 +28,7 @@ from core.export import (
     render_overlay,
     uint16_to_probability,
 )
-from core.imageio import ImageReadError, ImageWriteError, read_image
+from core.io.images import ImageReadError, ImageWriteError, read_image
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.fov import estimate_fov, fov_diameter
+from core.measure.fov import estimate_fov, fov_diameter
 from tests.conftest import synthetic_fundus
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.imageio import ImageReadError, read_image
+from core.io.images import ImageReadError, read_image
 from tests.fuzz_corpus import Case, corpus, crafted_cases, seed_cases
 from tests.fuzz_runner import check_file, run_corpus
 

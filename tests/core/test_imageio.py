@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.imageio import (
+from core.io.images import (
     ImageReadError,
     ImageWriteError,
     list_images,
@@ -346,7 +346,7 @@ def test_list_images_finds_readable_suffixes_sorted(tmp_path: Path):
 def test_gray_with_alpha_stays_gray_when_mode_is_none(tmp_path) -> None:
     from PIL import Image as _Image
 
-    from core.imageio import read_image as _read
+    from core.io.images import read_image as _read
 
     la = np.zeros((4, 5, 2), np.uint8)
     la[..., 0] = 200

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from core import devices
-from core.checkpoint import CheckpointError, load_checkpoint
-from core.inference import (
+from core.ml import devices
+from core.ml.checkpoint import CheckpointError, load_checkpoint
+from core.ml.inference import (
     DeviceFailure,
     InferenceCancelled,
     Segmenter,
@@ -229,7 +229,7 @@ def test_bad_settings_are_refused(tiny_checkpoint_path: Path):
 
 
 def test_missing_default_model_is_a_clear_error(monkeypatch, tmp_path: Path):
-    monkeypatch.setattr("core.inference.default_model_path", lambda: tmp_path / "vessels_unet16.pt")
+    monkeypatch.setattr("core.ml.inference.default_model_path", lambda: tmp_path / "vessels_unet16.pt")
     with pytest.raises(CheckpointError, match="default model .* is missing"):
         Segmenter(device="cpu")
 
@@ -320,8 +320,8 @@ def test_named_devices(monkeypatch):
 
 def test_flip_averaging_is_equivariant_and_follows_the_checkpoint(tiny_checkpoint_path) -> None:
     """With tta the prediction of a mirrored image is the mirrored prediction."""
-    from core.checkpoint import load_checkpoint
-    from core.inference import Segmenter
+    from core.ml.checkpoint import load_checkpoint
+    from core.ml.inference import Segmenter
     from tests.conftest import synthetic_fundus
 
     ckpt = load_checkpoint(tiny_checkpoint_path)
@@ -339,8 +339,8 @@ def test_flip_averaging_is_equivariant_and_follows_the_checkpoint(tiny_checkpoin
 
 
 def test_small_images_are_enlarged_at_most_max_upscale(tiny_checkpoint_path) -> None:
-    from core.checkpoint import load_checkpoint
-    from core.inference import MAX_UPSCALE, Segmenter
+    from core.ml.checkpoint import load_checkpoint
+    from core.ml.inference import MAX_UPSCALE, Segmenter
 
     ckpt = load_checkpoint(tiny_checkpoint_path)
     ckpt.preprocessing["fov_diameter"] = 540

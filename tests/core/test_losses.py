@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from core.data import IGNORE_INDEX
-from core.losses import SegmentationLoss, dice_loss
+from core.io.datasets import IGNORE_INDEX
+from core.ml.losses import SegmentationLoss, dice_loss
 
 
 def _case(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.mask_ops import (
+from core.edit.mask_ops import (
     MIN_RADIUS,
     agreement,
     capsule_spans,
@@ -20,7 +20,7 @@ from core.mask_ops import (
     replace_delta,
     vessel_fraction,
 )
-from core.metrics import mask_scores
+from core.measure.metrics import mask_scores
 
 BIG = (2336, 3504)  # a Canon CR-1 fundus photograph, rows x columns
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from core.metrics import (
+from core.measure.metrics import (
     Accumulator,
     average_precision,
     confusion,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.model import DoubleConv, Down, OutConv, UNet, Up
+from core.ml.model import DoubleConv, Down, OutConv, UNet, Up
 
 SIZES = [(1, 37, 51), (2, 64, 64), (1, 16, 17), (1, 33, 16)]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.imageio import ImageWriteError
-from core.recovery import (
+from core.io.images import ImageWriteError
+from core.io.recovery import (
     RecoveryError,
     autosave_key,
     autosave_path,
@@ -148,7 +148,7 @@ def test_interrupted_save_keeps_the_previous_autosave(tmp_path: Path, mask: np.n
     def killed(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("core.imageio.os.replace", killed)
+    monkeypatch.setattr("core.io.images.os.replace", killed)
     with pytest.raises(ImageWriteError, match="No space left"):
         save_autosave(tmp_path, "a.tif", ~mask)
     [entry] = list_recoverable(tmp_path).entries

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.checkpoint import load_checkpoint
-from core.data import Sample
-from core.train import TrainConfig, TrainingCancelled, poly_lr_factor, train
+from core.io.datasets import Sample
+from core.ml.checkpoint import load_checkpoint
+from core.ml.train import TrainConfig, TrainingCancelled, poly_lr_factor, train
 from tests.conftest import synthetic_fundus
 
 
@@ -131,7 +131,7 @@ def test_poly_schedule_warms_up_then_decays_to_zero():
 
 
 def test_weight_average_follows_the_exponential_moving_average():
-    from core.train import weight_average
+    from core.ml.train import weight_average
 
     model = torch.nn.Linear(2, 1)
     with torch.no_grad():
@@ -171,7 +171,7 @@ def test_a_cancelled_ema_run_resumes_its_average_exactly(tmp_path: Path, samples
 
 
 def test_cpu_autocast_is_bf16_only_where_the_cpu_has_it(tmp_path: Path, samples: list[Sample], monkeypatch):
-    import core.train as train_module
+    import core.ml.train as train_module
 
     monkeypatch.setattr(train_module, "cpu_has_native_bf16", lambda: False)
     fallback = train(samples, _config(tmp_path / "a", epochs=1, steps_per_epoch=2, val_count=0), log=lambda _: None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.data import IGNORE_INDEX
-from core.transforms import (
+from core.io.datasets import IGNORE_INDEX
+from core.ml.transforms import (
     ColorJitter,
     Compose,
     Normalize,

@@ -25,9 +25,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import imageio
-from core.export import ExportPaths, default_export_paths, export_all, read_mask
-from core.imageio import ImageWriteError, read_image, write_image
+from core.io import images as imageio
+from core.io.export import ExportPaths, default_export_paths, export_all, read_mask
+from core.io.images import ImageWriteError, read_image, write_image
 from tests.conftest import synthetic_fundus
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,7 +107,7 @@ def test_export_all_failing_midway_names_the_file_and_keeps_every_old_file_whole
 
 
 def test_autosave_into_a_folder_that_cannot_be_created_is_an_image_write_error(tmp_path: Path, monkeypatch):
-    from core.recovery import save_autosave
+    from core.io.recovery import save_autosave
 
     def refuse(self, *args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", str(self))
@@ -160,8 +160,8 @@ def _expect_write_error(call, *words: str) -> str:  # type: ignore[no-untyped-de
 def scenario_full_disk(mnt: str, model: str, inputs: str) -> None:
     """On a 512 KB tmpfs: exports and a batch that cannot fit fail cleanly; what was there stays whole."""
     from core.batch import segment_files
-    from core.inference import Segmenter
-    from core.recovery import save_autosave
+    from core.io.recovery import save_autosave
+    from core.ml.inference import Segmenter
 
     root = Path(mnt)
     paths = default_export_paths(root, "eye")
@@ -203,8 +203,8 @@ def scenario_read_only(mnt: str, model: str, inputs: str) -> None:
     """On a read-only mount (refused even to root): clear errors before any work, old files untouched."""
     from core.batch import segment_files
     from core.cli import main
-    from core.inference import Segmenter
-    from core.recovery import save_autosave
+    from core.io.recovery import save_autosave
+    from core.ml.inference import Segmenter
 
     root = Path(mnt)
     paths = default_export_paths(root, "eye")
@@ -257,8 +257,8 @@ def test_read_only_file_system(private_mount, tiny_checkpoint_path: Path, batch_
 WRITER = textwrap.dedent("""
     import sys, numpy as np
     from pathlib import Path
-    from core.export import default_export_paths, export_all
-    from core.imageio import write_image
+    from core.io.export import default_export_paths, export_all
+    from core.io.images import write_image
     target, what = Path(sys.argv[1]), sys.argv[2]
     big = np.random.default_rng(1).integers(0, 256, (3000, 3000, 3), dtype=np.uint8)
     print("ready", flush=True)
@@ -317,7 +317,7 @@ def test_killed_mid_write_leaves_a_whole_file_under_the_final_name(tmp_path: Pat
 def test_a_full_disk_message_says_what_to_do(tmp_path) -> None:
     import errno as _errno
 
-    from core.imageio import ImageWriteError, write_bytes_atomic
+    from core.io.images import ImageWriteError, write_bytes_atomic
 
     def no_space(_f) -> None:
         raise OSError(_errno.ENOSPC, "No space left on device")
@@ -331,7 +331,7 @@ def test_temp_files_left_by_a_killed_write_are_cleaned_up_later(tmp_path) -> Non
     import os
     import time
 
-    from core.imageio import STALE_PART_SECONDS, write_image
+    from core.io.images import STALE_PART_SECONDS, write_image
 
     stale = tmp_path / ".mask.png.abc123.part"
     fresh = tmp_path / ".mask.png.def456.part"  # possibly another writer's, in progress

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import imageio
+from core.io import images as imageio
 from core.cli import main
-from core.inference import DeviceFailure, Segmenter
+from core.ml.inference import DeviceFailure, Segmenter
 from tests.conftest import synthetic_fundus
 
 
@@ -61,7 +61,7 @@ def test_disk_full_during_a_batch_reports_every_file_and_exits_1(images: Path, t
 
 def test_unwritable_output_folder_is_one_clear_line_before_any_work(images: Path, tmp_path: Path,
                                                                     tiny_checkpoint_path: Path, monkeypatch, capsys):
-    monkeypatch.setattr("core.export.os.access", lambda path, mode: False)
+    monkeypatch.setattr("core.io.export.os.access", lambda path, mode: False)
     monkeypatch.setattr(Segmenter, "predict", lambda *a, **k: pytest.fail("segmented although nothing can be saved"))
     rc = main(["segment", str(images), "-o", str(tmp_path / "out"), "--model", str(tiny_checkpoint_path)])
     err = capsys.readouterr().err

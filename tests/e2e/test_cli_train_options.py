@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-import core.train
+import core.ml.train
 from core.cli import main
-from core.train import TrainConfig, TrainResult
+from core.ml.train import TrainConfig, TrainResult
 from tests.core.test_data import make_fake_drive
 
 
@@ -20,7 +20,7 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[TrainConfig]:
         configs.append(config)
         return TrainResult(Path(config.out) / "best.pt", 0, 0.5, 0.8, 0.97, 1.0)
 
-    monkeypatch.setattr(core.train, "train", fake_train)
+    monkeypatch.setattr(core.ml.train, "train", fake_train)
     return configs
 
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Signal
 
-from core.imageio import write_image
+from core.io.images import write_image
 from gui.gc_guard import collect_on_gui_thread
-from gui.inference_service import InferenceService
+from gui.jobs.inference_service import InferenceService
 from gui.settings import AppSettings
 from tests.conftest import synthetic_fundus
 
@@ -75,7 +75,7 @@ class FakeSegmenter:
         self.started = threading.Event()
 
     def predict(self, image, fov=None, progress=None, should_cancel=None):  # noqa: ANN001, ANN201
-        from core.inference import DeviceFailure, InferenceCancelled
+        from core.ml.inference import DeviceFailure, InferenceCancelled
 
         self.started.set()
         if self.fail_on_gpu and self.device.type != "cpu":
@@ -157,19 +157,19 @@ def no_qt_thread_misuse(qtlog) -> Iterator[None]:  # noqa: ANN001
 @pytest.fixture(autouse=True)
 def isolated_app_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Autosaves go to tmp_path, never to the user's app-data folder."""
-    import gui.autosave
+    import gui.document.autosave
 
     folder = tmp_path / "appdata" / "autosave"
-    monkeypatch.setattr(gui.autosave, "default_autosave_dir", lambda: folder)
+    monkeypatch.setattr(gui.document.autosave, "default_autosave_dir", lambda: folder)
     return folder
 
 
 @pytest.fixture(autouse=True)
 def no_modal_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
     """A test that reaches a modal question it did not patch fails instead of hanging."""
-    import gui.prompts
+    import gui.dialogs.prompts
 
     def refuse(box):  # noqa: ANN001, ANN202
-        raise AssertionError(f"unexpected modal prompt: {box.text()!r}; monkeypatch gui.prompts.ask_*")
+        raise AssertionError(f"unexpected modal prompt: {box.text()!r}; monkeypatch gui.dialogs.prompts.ask_*")
 
-    monkeypatch.setattr(gui.prompts, "_exec", refuse)
+    monkeypatch.setattr(gui.dialogs.prompts, "_exec", refuse)

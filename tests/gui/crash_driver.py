@@ -34,7 +34,7 @@ def large_mask() -> np.ndarray:
 
 
 def large_image(path: Path) -> Path:
-    from core.imageio import write_image
+    from core.io.images import write_image
 
     h, w = MASK_SHAPE
     yy, xx = np.mgrid[0:h, 0:w]
@@ -58,15 +58,15 @@ def export(image: str, out_dir: str, pause: str, file_index: str) -> None:
 
     from PySide6.QtWidgets import QApplication
 
-    import gui.prompts
-    from gui.document import MaskSource
+    import gui.dialogs.prompts
+    from gui.document.document import MaskSource
     from gui.main_window import MainWindow
     from gui.settings import AppSettings
 
     app = QApplication([])
     window = MainWindow(AppSettings.from_file(Path(out_dir).parent / "settings.ini"), headless=True,
                         autosave_dir=Path(out_dir).parent / "autosave")
-    gui.prompts.ask_overwrite = lambda *_a: True
+    gui.dialogs.prompts.ask_overwrite = lambda *_a: True
     if not Path(image).exists():
         large_image(Path(image))
     assert window.open_path(image)
@@ -162,11 +162,11 @@ def recover(result: str) -> None:
     from PySide6.QtWidgets import QApplication
 
     import gui.app
-    import gui.prompts
+    import gui.dialogs.prompts
 
     app = QApplication([sys.argv[0]])
     asked: list[list[str]] = []
-    gui.prompts.ask_recover = lambda _parent, names, missing=0: asked.append(list(names)) or "recover"
+    gui.dialogs.prompts.ask_recover = lambda _parent, names, missing=0: asked.append(list(names)) or "recover"
 
     def report() -> None:
         window = _main_window()

@@ -42,7 +42,7 @@ def test_window_appears_without_importing_torch(tmp_path: Path) -> None:
 
 
 def test_segment_and_screenshot(tmp_path: Path, tiny_checkpoint_path: Path) -> None:
-    from core.imageio import write_image
+    from core.io.images import write_image
     from tests.conftest import synthetic_fundus
 
     image = write_image(tmp_path / "eye.png", synthetic_fundus(120, 140))
@@ -56,7 +56,7 @@ def test_segment_and_screenshot(tmp_path: Path, tiny_checkpoint_path: Path) -> N
 
 @pytest.mark.parametrize("case", ["unreadable image", "bad model"])
 def test_screenshot_run_fails_with_a_message(tmp_path: Path, tiny_checkpoint_path: Path, case: str) -> None:
-    from core.imageio import write_image
+    from core.io.images import write_image
     from tests.conftest import synthetic_fundus
 
     image = write_image(tmp_path / "eye.png", synthetic_fundus(64, 64))
@@ -75,7 +75,7 @@ def test_screenshot_run_fails_with_a_message(tmp_path: Path, tiny_checkpoint_pat
 
 
 def test_closing_the_window_mid_segmentation_exits_cleanly(tmp_path: Path, tiny_checkpoint_path: Path) -> None:
-    from core.imageio import write_image
+    from core.io.images import write_image
     from tests.conftest import synthetic_fundus
 
     image = write_image(tmp_path / "big.png", synthetic_fundus(1500, 2100))

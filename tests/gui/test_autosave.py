@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import gui.prompts
-from core.recovery import list_recoverable, load_autosave
-from gui.document import MaskSource
+import gui.dialogs.prompts
+from core.io.recovery import list_recoverable, load_autosave
+from gui.document.document import MaskSource
 from tests.gui.conftest import FakeService
 from tests.gui.test_editing import drag, segment_and_wait
 
@@ -61,7 +61,7 @@ def test_recovery_offer_at_start_up_restores_the_mask(qtbot, edited_window, make
     # the app "crashes": a new window starts with the same app-data folder
     window = make_window(FakeService())
     asked: list[list[str]] = []
-    monkeypatch.setattr(gui.prompts, "ask_recover", lambda _p, names, missing: asked.append(names) or "recover")
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_recover", lambda _p, names, missing: asked.append(names) or "recover")
 
     docs = window.offer_recovery()
 
@@ -80,15 +80,15 @@ def test_declining_recovery_deletes_or_keeps_the_autosaves(qtbot, edited_window,
         drag(edited_window.canvas, [(5, 5), (25, 5)])
     (isolated_app_data / ("0" * 32 + ".npz")).write_bytes(b"garbage")  # an unreadable one
     window = make_window(FakeService())
-    monkeypatch.setattr(gui.prompts, "ask_recover", lambda _p, names, missing: "later")
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_recover", lambda _p, names, missing: "later")
     assert window.offer_recovery() == [] and window.document is None
     assert len(list(isolated_app_data.iterdir())) == 2
-    monkeypatch.setattr(gui.prompts, "ask_recover", lambda _p, names, missing: "discard")
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_recover", lambda _p, names, missing: "discard")
     assert window.offer_recovery() == []
     assert list(isolated_app_data.iterdir()) == []
 
 
 def test_no_offer_when_nothing_was_left(make_window, monkeypatch) -> None:  # noqa: ANN001
     window = make_window(FakeService())
-    monkeypatch.setattr(gui.prompts, "ask_recover", lambda *_: pytest.fail("nothing to recover"))
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_recover", lambda *_: pytest.fail("nothing to recover"))
     assert window.offer_recovery() == []

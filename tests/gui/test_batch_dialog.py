@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.imageio import read_image, write_image
-from gui.batch_dialog import BatchDialog
+from core.io.images import read_image, write_image
+from gui.dialogs.batch import BatchDialog
 from tests.conftest import synthetic_fundus
 from tests.gui.conftest import FakeSegmenter, FakeService, GuiThreadRelay
 

@@ -7,9 +7,9 @@ import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
 
-from gui.canvas import ImageCanvas
-from gui.document import ImageDocument
-from gui.overlay_style import OverlayStyle
+from gui.canvas.style import OverlayStyle
+from gui.canvas.view import ImageCanvas
+from gui.document.document import ImageDocument
 
 
 @pytest.fixture

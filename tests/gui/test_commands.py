@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QUndoStack
 
-from core.mask_ops import Box, fill_polygon, manual_edit_region, merge_manual_edits, paint_segment
-from gui.commands import FillCommand, MaskTarget, ReplaceMaskCommand, StrokeCommand, next_stroke_id
+from core.edit.mask_ops import Box, fill_polygon, manual_edit_region, merge_manual_edits, paint_segment
+from gui.document.commands import FillCommand, MaskTarget, ReplaceMaskCommand, StrokeCommand, next_stroke_id
 
 
 class FakeDocument:

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.export import read_mask
-from core.imageio import write_image
+from core.io.export import read_mask
+from core.io.images import write_image
 from tests.conftest import synthetic_fundus
 from tests.gui.crash_driver import large_mask
 
@@ -70,7 +70,7 @@ def assert_absent_or_complete(out: Path, expected_mask: np.ndarray, old: dict[st
         if name == "eye_mask.png":
             np.testing.assert_array_equal(read_mask(p), expected_mask)
         elif name == "eye_overlay.png":
-            from core.imageio import read_image
+            from core.io.images import read_image
 
             assert read_image(p, mode=None).shape == (*expected_mask.shape, 3)
         else:

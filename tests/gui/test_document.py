@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gui.document import ImageDocument, PredictionInfo
+from gui.document.document import ImageDocument, PredictionInfo
 
 
 def ramp(h: int = 6, w: int = 8) -> np.ndarray:
@@ -64,7 +64,7 @@ def test_describe_pixel_and_vessel_fraction() -> None:
 
 
 def test_from_file_reads_16_bit_gray(tmp_path) -> None:
-    from core.imageio import write_image
+    from core.io.images import write_image
 
     path = write_image(tmp_path / "g16.png", np.full((5, 7), 4000, np.uint16))
     doc = ImageDocument.from_file(path)
@@ -86,7 +86,7 @@ def test_threshold_changes_are_undoable_and_one_drag_is_one_step(qtbot) -> None:
 
 
 def test_edits_survive_a_threshold_change_and_undo_writes_no_stale_pixels(qtbot) -> None:
-    from gui.commands import next_stroke_id
+    from gui.document.commands import next_stroke_id
 
     doc = ImageDocument(np.zeros((6, 8), np.uint8))
     doc.set_prediction(ramp(), threshold=0.5)

@@ -10,10 +10,10 @@ import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 
-import gui.prompts
-from core.imageio import write_image
-from gui.document import MaskSource
-from gui.tools import Tool
+import gui.dialogs.prompts
+from core.io.images import write_image
+from gui.canvas.tools import Tool
+from gui.document.document import MaskSource
 from tests.gui.conftest import FakeService
 
 SEGMENT_TIMEOUT = 60_000
@@ -170,7 +170,7 @@ def test_resegmenting_an_edited_mask_asks_replace_keep_or_cancel(qtbot, window, 
     doc = window.document
     window.headless = False
     asked = []
-    monkeypatch.setattr(gui.prompts, "ask_rerun", lambda _parent, name: asked.append(name) or answer)
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_rerun", lambda _parent, name: asked.append(name) or answer)
     drag(window.canvas, [(5, 5), (15, 5)])
     edited = doc.mask.copy()
     model = doc.probability >= doc.threshold
@@ -191,7 +191,7 @@ def test_resegmenting_an_edited_mask_asks_replace_keep_or_cancel(qtbot, window, 
 def test_keep_edits_merges_a_different_prediction(qtbot, window, monkeypatch) -> None:  # noqa: ANN001
     doc = window.document
     window.headless = False
-    monkeypatch.setattr(gui.prompts, "ask_rerun", lambda *_: "keep")
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_rerun", lambda *_: "keep")
     drag(window.canvas, [(5, 5), (15, 5)])  # vessel by hand, where the model says background
     window.editing.tool_actions[Tool.ERASER].trigger()
     drag(window.canvas, [(100, 90), (104, 90)])  # background by hand
@@ -208,7 +208,7 @@ def test_keep_edits_merges_a_different_prediction(qtbot, window, monkeypatch) ->
 
 def test_no_question_when_the_mask_was_not_edited(qtbot, window, monkeypatch) -> None:  # noqa: ANN001
     window.headless = False
-    monkeypatch.setattr(gui.prompts, "ask_rerun", lambda *_: pytest.fail("asked without edits"))
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_rerun", lambda *_: pytest.fail("asked without edits"))
     window.threshold.slider.setValue(300)  # a threshold change is not a manual edit
     segment_and_wait(qtbot, window)
     np.testing.assert_array_equal(window.document.mask, window.document.probability >= 0.3)

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
-import gui.prompts
-from core.export import read_mask, uint16_to_probability
-from core.imageio import read_image
+import gui.dialogs.prompts
+from core.io.export import read_mask, uint16_to_probability
+from core.io.images import read_image
 from tests.gui.conftest import FakeService
 from tests.gui.test_editing import drag, segment_and_wait
 
@@ -60,12 +60,12 @@ def test_export_asks_once_before_overwriting(window, tmp_path: Path, monkeypatch
     drag(window.canvas, [(5, 60), (25, 60)])
     asked: list[list[Path]] = []
 
-    monkeypatch.setattr(gui.prompts, "ask_overwrite", lambda _p, paths: asked.append(list(paths)) or False)
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_overwrite", lambda _p, paths: asked.append(list(paths)) or False)
     assert not window.export(str(out))
     assert len(asked) == 1 and len(asked[0]) == 4  # one question listing every existing file
     assert (out / "eye_mask.png").read_bytes() == first and window.isWindowModified()
 
-    monkeypatch.setattr(gui.prompts, "ask_overwrite", lambda _p, paths: asked.append(list(paths)) or True)
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_overwrite", lambda _p, paths: asked.append(list(paths)) or True)
     assert window.export(str(out))
     assert len(asked) == 2
     np.testing.assert_array_equal(read_mask(out / "eye_mask.png"), window.document.mask)
@@ -102,7 +102,7 @@ def test_closing_with_unsaved_edits_asks_save_discard_cancel(qtbot, window, tmp_
     out.mkdir()
     window.headless = False
     asked: list[list[str]] = []
-    monkeypatch.setattr(gui.prompts, "ask_unsaved", lambda _p, names: asked.append(list(names)) or answer)
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_unsaved", lambda _p, names: asked.append(list(names)) or answer)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_a, **_k: str(out))
     window.autosave.flush()
     assert any(isolated_app_data.iterdir())
@@ -121,7 +121,7 @@ def test_closing_with_unsaved_edits_asks_save_discard_cancel(qtbot, window, tmp_
 def test_no_question_when_everything_was_exported(window, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     window.headless = False
     assert window.export(str(tmp_path))
-    monkeypatch.setattr(gui.prompts, "ask_unsaved", lambda *_: pytest.fail("asked although exported"))
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_unsaved", lambda *_: pytest.fail("asked although exported"))
     assert window.close()
 
 
@@ -134,7 +134,7 @@ def test_switching_image_with_unsaved_edits(qtbot, make_window, image_folder: Pa
     first = window.document
     drag(window.canvas, [(20, 20), (30, 20)])
     window.headless = False
-    monkeypatch.setattr(gui.prompts, "ask_unsaved", lambda *_: answer)
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_unsaved", lambda *_: answer)
 
     window.step(1)
 

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-import gui.prompts
-from core.export import read_mask
-from core.imageio import write_image
-from core.recovery import list_recoverable, load_autosave
-from gui.batch_dialog import BatchDialog
+import gui.dialogs.prompts
+from core.io.export import read_mask
+from core.io.images import write_image
+from core.io.recovery import list_recoverable, load_autosave
+from gui.dialogs.batch import BatchDialog
 from tests.conftest import synthetic_fundus
 from tests.gui.conftest import FakeSegmenter, FakeService
 from tests.gui.file_proxy import FileProxy
@@ -172,9 +172,9 @@ def test_real_segmenter_gpu_oom_gives_the_cpu_result(qtbot, make_window, image_f
     and shows exactly what a CPU run gives."""
     import torch
 
-    from core.imageio import read_image
-    from core.inference import Segmenter
-    from gui.inference_service import InferenceService
+    from core.io.images import read_image
+    from core.ml.inference import Segmenter
+    from gui.jobs.inference_service import InferenceService
 
     def factory(model_path, device, _ckpt):  # noqa: ANN001, ANN202
         seg = Segmenter(model_path, "cpu")
@@ -199,7 +199,7 @@ def test_real_segmenter_gpu_oom_gives_the_cpu_result(qtbot, make_window, image_f
 
 
 def test_batch_gpu_oom_says_so_keeps_finished_files_and_runs_again(qtbot, settings, tmp_path: Path) -> None:  # noqa: ANN001
-    from core.inference import DeviceFailure
+    from core.ml.inference import DeviceFailure
 
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
@@ -261,7 +261,7 @@ class _FillingFile(FileProxy):
 
 
 class Fault:
-    """Low-level write faults under core.imageio.write_bytes_atomic, active after ``after`` good files."""
+    """Low-level write faults under core.io.images.write_bytes_atomic, active after ``after`` good files."""
 
     KINDS = ("disk-full-mid-write", "disk-full-at-fsync", "read-only-folder", "rename-refused")
     MESSAGES = {"disk-full-mid-write": "No space left on device", "disk-full-at-fsync": "No space left on device",
@@ -356,7 +356,7 @@ def test_export_fault_says_why_keeps_the_edits_and_writes_no_partial_file(
     np.testing.assert_array_equal(doc.mask, mask)
 
     # the disk has room again: the same export works (replacing what the failed one wrote)
-    monkeypatch.setattr(gui.prompts, "ask_overwrite", lambda _p, paths: True)
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_overwrite", lambda _p, paths: True)
     assert window.export(str(out))
     assert sorted(p.name for p in out.iterdir()) == ["eye_info.json", "eye_mask.png", "eye_overlay.png",
                                                      "eye_prob.png"]
@@ -440,7 +440,7 @@ def test_save_on_close_to_a_full_disk_keeps_the_window_open_with_the_edits(qtbot
     out.mkdir()
     mask = doc.mask.copy()
     window.headless = False
-    monkeypatch.setattr(gui.prompts, "ask_unsaved", lambda _p, names: "save")
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_unsaved", lambda _p, names: "save")
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_a, **_k: str(out))
 
     with Fault("disk-full-mid-write").active():
@@ -462,7 +462,7 @@ def test_save_on_close_to_a_full_disk_keeps_the_window_open_with_the_edits(qtbot
 def test_a_model_check_that_raises_anything_keeps_the_current_model(qtbot, make_window, tmp_path: Path,  # noqa: ANN001
                                                                     tiny_checkpoint_path: Path,
                                                                     fault: BaseException) -> None:
-    from core.checkpoint import load_checkpoint
+    from core.ml.checkpoint import load_checkpoint
 
     faults = [fault]
     service = FakeService()

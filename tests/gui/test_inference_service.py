@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.checkpoint import CheckpointError
-from gui.inference_service import InferenceService, SegmentRequest
+from core.ml.checkpoint import CheckpointError
+from gui.jobs.inference_service import InferenceService, SegmentRequest
 from tests.gui.conftest import FakeService
 
 
@@ -24,7 +24,7 @@ def test_segments_with_the_real_segmenter_and_reuses_it(tiny_checkpoint_path, fu
 
 
 def test_cancel_before_the_first_tile(tiny_checkpoint_path, fundus) -> None:
-    from core.inference import InferenceCancelled
+    from core.ml.inference import InferenceCancelled
 
     with pytest.raises(InferenceCancelled):
         InferenceService().segment(SegmentRequest(1, fundus, None, str(tiny_checkpoint_path), "cpu"),

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import gui.prompts
-from core.export import read_mask
+import gui.dialogs.prompts
+from core.io.export import read_mask
 from tests.gui.test_editing import drag
 from tests.offline import offline_env
 
@@ -39,7 +39,7 @@ def test_the_block_records_an_attempt(no_network: list[str]) -> None:
 def test_the_full_gui_flow_stays_offline(qtbot, no_network: list[str], make_window, image_file: Path,  # noqa: ANN001
                                          image_folder: Path, tmp_path: Path, tiny_checkpoint_path: Path,
                                          monkeypatch) -> None:
-    monkeypatch.setattr(gui.prompts, "ask_recover", lambda *_a: "later")
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_recover", lambda *_a: "later")
     window = make_window()  # the real InferenceService: torch, the tiny checkpoint, the CPU
     window.offer_recovery()
     window.autosave.idle_ms = 20

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QColor, QImage
 
-from gui.overlay import fov_outline, heat_color_table, heat_to_qimage, image_to_qimage, mask_to_qimage
+from gui.canvas.render import fov_outline, heat_color_table, heat_to_qimage, image_to_qimage, mask_to_qimage
 
 
 @pytest.mark.parametrize(("array", "fmt"), [
@@ -54,7 +54,7 @@ def test_fov_outline_hugs_a_disk() -> None:
 
 
 def test_model_card_text_flattens_nested_metrics() -> None:
-    from gui.dialogs import format_card
+    from gui.dialogs.messages import format_card
 
     text = format_card({"path": "m.pt", "arch": {"base_c": 16}, "threshold": 0.632, "trained_on": "DRIVE",
                         "metrics": {"validation": {"images": ["23", "25"], "f1": 0.77312}},

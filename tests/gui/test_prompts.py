@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-import gui.prompts as prompts
+import gui.dialogs.prompts as prompts
 
 
 def clicking(monkeypatch: pytest.MonkeyPatch, label: str | None) -> list[QMessageBox]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gui.overlay_style import OverlayStyle
+from gui.canvas.style import OverlayStyle
 from gui.settings import MAX_RECENT, AppSettings
 
 

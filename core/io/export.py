@@ -1,0 +1,292 @@
+"""Exporting results: vessel mask, probability map, overlay picture and a JSON/CSV sidecar.
+
+File contract (shared with the CLI):
+
+* ``<stem>_mask.png``: 8-bit gray, 0 background / 255 vessel, the source's size, no metadata.
+* ``<stem>_prob.png``: 16-bit gray, ``round(probability × 65535)`` (:func:`probability_to_uint16`).
+* ``<stem>_overlay.png`` (or ``.jpg``): the image with the mask blended in, as shown on screen.
+* ``<stem>_info.json`` (or ``.csv``): source, model, threshold, vessel area in the FOV, edited flag.
+
+Every write is atomic (temp file beside the target, then rename: a full disk or a killed app never
+leaves half a file). Existing files are only replaced when ``overwrite=True``; otherwise
+:class:`ExportExistsError` lists all of them at once, before anything is written, so a GUI can
+ask a single question. Missing or read-only folders raise :class:`ImageWriteError` naming them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from core.edit.mask_ops import vessel_fraction
+from core.io.images import ImageReadError, ImageWriteError, read_image, write_bytes_atomic, write_image
+
+PROBABILITY_SCALE = 65535
+OVERLAY_FORMATS = (".png", ".jpg", ".jpeg")
+JPEG_QUALITY = 95
+DEFAULT_COLOR = (255, 40, 40)
+
+
+class ExportExistsError(ImageWriteError):
+    """Some target files already exist; ``paths`` lists them (nothing was written)."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = tuple(Path(p) for p in paths)
+        names = ", ".join(str(p) for p in self.paths)
+        what = "file already exists" if len(self.paths) == 1 else f"{len(self.paths)} files already exist"
+        super().__init__(f"{what}: {names}; allow overwriting to replace them")
+
+
+@dataclass(frozen=True)
+class ExportPaths:
+    """Where one image's results go (default names from :func:`default_export_paths`)."""
+
+    mask: Path
+    probability: Path
+    overlay: Path
+    info: Path
+
+    def all(self) -> list[Path]:
+        return [self.mask, self.probability, self.overlay, self.info]
+
+
+def default_export_paths(folder: str | os.PathLike[str], stem: str, overlay_suffix: str = ".png",
+                         info_suffix: str = ".json") -> ExportPaths:
+    """``<folder>/<stem>_mask.png``, ``_prob.png``, ``_overlay.png`` (or .jpg) and ``_info.json`` (or .csv)."""
+    if overlay_suffix.lower() not in OVERLAY_FORMATS:
+        raise ValueError(f"overlay format must be one of {', '.join(OVERLAY_FORMATS)}, got {overlay_suffix!r}")
+    if info_suffix.lower() not in (".json", ".csv"):
+        raise ValueError(f"sidecar format must be .json or .csv, got {info_suffix!r}")
+    d = Path(folder)
+    return ExportPaths(d / f"{stem}_mask.png", d / f"{stem}_prob.png",
+                       d / f"{stem}_overlay{overlay_suffix}", d / f"{stem}_info{info_suffix}")
+
+
+def existing(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The paths that already exist (what an overwrite prompt should list)."""
+    return [Path(p) for p in paths if Path(p).exists()]
+
+
+def check_targets(paths: Iterable[str | os.PathLike[str]], overwrite: bool = False) -> None:
+    """Raise before writing: a folder missing or read-only, or files existing without ``overwrite``."""
+    paths = [Path(p) for p in paths]
+    for folder in dict.fromkeys(p.parent for p in paths):
+        check_folder(folder)
+    if not overwrite:
+        found = existing(paths)
+        if found:
+            raise ExportExistsError(found)
+    for p in paths:
+        if p.is_dir():
+            raise ImageWriteError(f"{p}: is a folder; choose another file name")
+
+
+def check_folder(folder: str | os.PathLike[str]) -> None:
+    """Raise :class:`ImageWriteError` saying what to do when ``folder`` cannot take new files."""
+    d = Path(folder) if str(folder) else Path(".")
+    if not d.exists():
+        raise ImageWriteError(f"{d}: folder does not exist; create it or choose another folder")
+    if not d.is_dir():
+        raise ImageWriteError(f"{d}: is a file, not a folder; choose a folder")
+    if not os.access(d, os.W_OK | os.X_OK):
+        raise ImageWriteError(f"{d}: folder is read-only; choose a folder you can write to")
+
+
+def probability_to_uint16(prob: np.ndarray) -> np.ndarray:
+    """Probability in [0, 1] -> 16-bit gray, ``round(p × 65535)`` (values outside are clipped)."""
+    p = np.asarray(prob, dtype=np.float64)
+    if not np.isfinite(p).all():
+        raise ValueError("probability map contains NaN or infinite values")
+    return np.rint(np.clip(p, 0.0, 1.0) * PROBABILITY_SCALE).astype(np.uint16)
+
+
+def uint16_to_probability(values: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`probability_to_uint16` (float32, exact to 1/131070)."""
+    return (np.asarray(values, dtype=np.float32) / PROBABILITY_SCALE).astype(np.float32)
+
+
+def mask_to_uint8(mask: np.ndarray) -> np.ndarray:
+    """Vessel mask -> 0/255 uint8 (non-zero is vessel)."""
+    m = np.asarray(mask)
+    if m.ndim != 2:
+        raise ValueError(f"a vessel mask must be 2-D, got shape {m.shape}")
+    return np.where(m != 0, np.uint8(255), np.uint8(0))
+
+
+def read_mask(path: str | os.PathLike[str], shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a mask file (any format :mod:`core.io.images` reads) as a bool array.
+
+    0/1 masks and 0/255 masks both work (above half the range is vessel). With ``shape`` a size
+    mismatch raises :class:`ImageReadError` giving both sizes.
+    """
+    arr = read_image(path, mode="L")  # colour and 16-bit files come back as 8-bit gray
+    m = arr != 0 if int(arr.max(initial=0)) <= 1 else arr > 127
+    if shape is not None and m.shape != tuple(shape):
+        raise ImageReadError(f"{path}: mask is {m.shape[1]}x{m.shape[0]} but the image is {shape[1]}x{shape[0]}")
+    return m
+
+
+def export_mask(path: str | os.PathLike[str], mask: np.ndarray, overwrite: bool = False) -> Path:
+    """Write the vessel mask as an 8-bit PNG, 0/255, without metadata."""
+    p = Path(path)
+    check_targets([p], overwrite)
+    return write_image(p, mask_to_uint8(mask))
+
+
+def export_probability(path: str | os.PathLike[str], prob: np.ndarray, overwrite: bool = False) -> Path:
+    """Write the probability map as a 16-bit PNG (see :func:`probability_to_uint16`)."""
+    p = Path(path)
+    prob = np.asarray(prob)
+    if prob.ndim != 2:
+        raise ValueError(f"a probability map must be 2-D, got shape {prob.shape}")
+    check_targets([p], overwrite)
+    return write_image(p, probability_to_uint16(prob))
+
+
+def _rgb8(image: np.ndarray) -> np.ndarray:
+    a = np.asarray(image)
+    if a.dtype == np.uint16:
+        a = (a >> 8).astype(np.uint8)
+    elif a.dtype == np.bool_:
+        a = a.astype(np.uint8) * 255
+    elif a.dtype != np.uint8:
+        raise ValueError(f"cannot show an image of type {a.dtype}")
+    if a.ndim == 2:
+        return np.repeat(a[:, :, None], 3, axis=2)
+    if a.ndim == 3 and a.shape[2] in (3, 4):
+        return np.array(a[:, :, :3])
+    raise ValueError(f"cannot show an image of shape {a.shape}")
+
+
+def render_overlay(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = DEFAULT_COLOR,
+                   opacity: float = 0.5) -> np.ndarray:
+    """H×W×3 uint8: the image with ``color`` blended at ``opacity`` (0..1) over vessel pixels.
+
+    Works on crops too (``render_overlay(image[y0:y1, x0:x1], mask[y0:y1, x0:x1], ...)``).
+    """
+    out = _rgb8(image)
+    m = np.asarray(mask) != 0
+    if m.shape != out.shape[:2]:
+        raise ValueError(f"the mask is {m.shape[1]}x{m.shape[0]} but the image is {out.shape[1]}x{out.shape[0]}")
+    if len(color) != 3 or not all(0 <= int(c) <= 255 for c in color):
+        raise ValueError(f"color must be three values in 0..255, got {color!r}")
+    a = min(max(float(opacity), 0.0), 1.0)
+    if a > 0 and m.any():
+        px = out[m].astype(np.float32)
+        px = px * (1.0 - a) + np.asarray(color, np.float32) * a
+        out[m] = np.rint(px).astype(np.uint8)
+    return out
+
+
+def export_overlay(path: str | os.PathLike[str], image: np.ndarray, mask: np.ndarray,
+                   color: tuple[int, int, int] = DEFAULT_COLOR, opacity: float = 0.5,
+                   overwrite: bool = False) -> Path:
+    """Write :func:`render_overlay` as PNG or JPEG (quality 95), chosen by the suffix."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in OVERLAY_FORMATS:
+        raise ImageWriteError(f"{p}: overlay must be .png or .jpg")
+    rgb = render_overlay(image, mask, color, opacity)
+    check_targets([p], overwrite)
+    if suffix == ".png":
+        return write_image(p, rgb)
+    img = Image.fromarray(rgb, "RGB")
+    write_bytes_atomic(p, lambda f: img.save(f, format="JPEG", quality=JPEG_QUALITY))
+    return p
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """What the sidecar says about one exported mask."""
+
+    source: str
+    model: str
+    model_path: str
+    threshold: float
+    vessel_fraction: float  # vessel pixels / FOV pixels
+    edited_by_hand: bool
+    width: int = 0
+    height: int = 0
+    exported_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def make_info(source: str | os.PathLike[str], mask: np.ndarray, fov: np.ndarray | None, *, model: str,
+              model_path: str | os.PathLike[str], threshold: float, edited_by_hand: bool) -> ExportInfo:
+    """An :class:`ExportInfo` with the vessel area fraction measured inside the FOV."""
+    m = np.asarray(mask)
+    return ExportInfo(source=str(source), model=model, model_path=str(model_path), threshold=float(threshold),
+                      vessel_fraction=round(vessel_fraction(m, fov), 6), edited_by_hand=bool(edited_by_hand),
+                      width=int(m.shape[1]), height=int(m.shape[0]))
+
+
+def _csv_text(infos: Sequence[ExportInfo]) -> str:
+    names = list(ExportInfo.__dataclass_fields__)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
+    writer.writeheader()
+    for info in infos:
+        writer.writerow(info.as_dict())
+    return buf.getvalue()
+
+
+def _write_text(p: Path, text: str) -> Path:
+    data = text.encode("utf-8")
+    write_bytes_atomic(p, lambda f: f.write(data))
+    return p
+
+
+def export_sidecar(path: str | os.PathLike[str], info: ExportInfo, overwrite: bool = False) -> Path:
+    """Write ``info`` as JSON (``.json``) or as a one-row CSV with a header (``.csv``)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".json", ".csv"):
+        raise ImageWriteError(f"{p}: sidecar must be .json or .csv")
+    check_targets([p], overwrite)
+    if suffix == ".csv":
+        return _write_text(p, _csv_text([info]))
+    return _write_text(p, json.dumps(info.as_dict(), indent=2) + "\n")
+
+
+def export_table(path: str | os.PathLike[str], infos: Sequence[ExportInfo], overwrite: bool = False) -> Path:
+    """Write many images' sidecar rows as one CSV (a batch summary)."""
+    p = Path(path)
+    check_targets([p], overwrite)
+    return _write_text(p, _csv_text(list(infos)))
+
+
+def export_all(paths: ExportPaths, *, mask: np.ndarray, probability: np.ndarray | None = None,
+               image: np.ndarray | None = None, info: ExportInfo | None = None,
+               color: tuple[int, int, int] = DEFAULT_COLOR, opacity: float = 0.5,
+               overwrite: bool = False) -> list[Path]:
+    """Write the mask and whichever of probability / overlay (needs ``image``) / sidecar are given.
+
+    All targets are checked first: one :class:`ExportExistsError` lists every existing file and
+    nothing is written, so the caller can ask once and retry with ``overwrite=True``.
+    """
+    shape = np.shape(mask)
+    for name, arr in (("probability map", probability), ("image", image)):
+        if arr is not None and np.shape(arr)[:2] != shape:
+            raise ValueError(f"the {name} is {np.shape(arr)[1]}x{np.shape(arr)[0]} "
+                             f"but the mask is {shape[1]}x{shape[0]}")
+    jobs: list[tuple[Path, Any]] = [(paths.mask, lambda p: export_mask(p, mask, True))]
+    if probability is not None:
+        jobs.append((paths.probability, lambda p: export_probability(p, probability, True)))
+    if image is not None:
+        jobs.append((paths.overlay, lambda p: export_overlay(p, image, mask, color, opacity, True)))
+    if info is not None:
+        jobs.append((paths.info, lambda p: export_sidecar(p, info, True)))
+    check_targets([p for p, _ in jobs], overwrite)
+    return [write(p) for p, write in jobs]

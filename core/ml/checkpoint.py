@@ -1,0 +1,245 @@
+"""Checkpoints: weights plus the metadata needed to use them, loaded without running pickled code.
+
+The project's format is a ``torch.save``'d dict::
+
+    {"format": "retinaseg", "version": 1, "arch": {...}, "preprocessing": {...},
+     "threshold": 0.5, "trained_on": "...", "metrics": {...}, "recipe": {...}, "model": state_dict}
+
+Foreign files also load, with the defaults stated in :data:`TUTORIAL_DEFAULTS`: a tutorial
+training checkpoint (a dict whose ``"model"`` entry is a state_dict) or a bare state_dict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import pickle
+import re
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from core.ml.model import UNet
+
+FORMAT = "retinaseg"
+VERSION = 1
+
+#: Normalisation of the tutorial's DRIVE training script.
+TUTORIAL_MEAN = (0.709, 0.381, 0.224)
+TUTORIAL_STD = (0.127, 0.079, 0.043)
+TUTORIAL_DEFAULTS: dict[str, Any] = {
+    "arch": {"in_channels": 3, "num_classes": 2, "bilinear": True},
+    "preprocessing": {"mean": TUTORIAL_MEAN, "std": TUTORIAL_STD, "channels": "RGB"},
+    "threshold": 0.5,
+}
+
+
+class CheckpointError(ValueError):
+    """A file is not a usable model checkpoint; the message says why."""
+
+
+@dataclass
+class Checkpoint:
+    """A model's weights and what is known about them."""
+
+    state_dict: dict[str, torch.Tensor]
+    arch: dict[str, Any]
+    preprocessing: dict[str, Any]
+    threshold: float = 0.5
+    trained_on: str = "unknown"
+    metrics: dict[str, Any] = field(default_factory=dict)
+    recipe: dict[str, Any] = field(default_factory=dict)
+    #: Recommended inference settings (precision, tta) that the threshold was chosen with.
+    inference: dict[str, Any] = field(default_factory=dict)
+    source: str = FORMAT  # "retinaseg", "tutorial" or "state_dict"
+
+    def build_model(self) -> UNet:
+        """A UNet with these weights, in eval mode, on the CPU."""
+        model = UNet(**self.arch)
+        problem = _mismatch(model.state_dict(), self.state_dict)
+        if problem:
+            raise CheckpointError(f"weights do not fit a UNet{self.arch}: {problem}")
+        try:
+            model.load_state_dict(self.state_dict, strict=True)
+        except RuntimeError as exc:
+            raise CheckpointError(f"weights do not fit a UNet{self.arch}: {_first_line(exc)}") from exc
+        return model.eval()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "arch": self.arch,
+            "preprocessing": self.preprocessing,
+            "threshold": float(self.threshold),
+            "trained_on": self.trained_on,
+            "metrics": self.metrics,
+            "recipe": self.recipe,
+            "inference": self.inference,
+            "model": self.state_dict,
+        }
+
+    def card(self) -> dict[str, Any]:
+        """Everything but the weights (for display and model cards)."""
+        d = self.to_dict()
+        d.pop("model")
+        d["source"] = self.source
+        d["parameters"] = int(sum(t.numel() for t in self.state_dict.values() if t.is_floating_point()))
+        return d
+
+
+def _mismatch(expected: dict[str, torch.Tensor], given: dict[str, torch.Tensor]) -> str:
+    """Which keys are missing, unexpected or of the wrong shape ('' when the weights fit)."""
+    def some(keys: list[str]) -> str:
+        return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    shapes = [f"{k} is {tuple(given[k].shape)}, expected {tuple(v.shape)}"
+              for k, v in expected.items() if k in given and given[k].shape != v.shape]
+    parts = []
+    if missing:
+        parts.append(f"missing {some(missing)}")
+    if unexpected:
+        parts.append(f"unexpected {some(unexpected)}")
+    if shapes:
+        parts.append(f"wrong shape: {some(shapes)}")
+    return "; ".join(parts)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike[str]) -> Path:
+    """Save atomically (temp file then rename)."""
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.part")
+    state = {k: v.detach().cpu().contiguous() for k, v in ckpt.state_dict.items()}
+    torch.save({**ckpt.to_dict(), "model": state}, tmp)
+    os.replace(tmp, p)
+    return p
+
+
+def model_checkpoint(model: UNet, preprocessing: dict[str, Any], **meta: Any) -> Checkpoint:
+    """Wrap a live model into a Checkpoint."""
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return Checkpoint(state_dict=state, arch=model.arch(), preprocessing=preprocessing, **meta)
+
+
+def _infer_base_c(state: dict[str, torch.Tensor]) -> int:
+    w = state.get("in_conv.0.weight")
+    if not isinstance(w, torch.Tensor) or w.ndim != 4:
+        raise CheckpointError("not a UNet state_dict: 'in_conv.0.weight' is missing")
+    return int(w.shape[0])
+
+
+def _infer_arch(state: dict[str, torch.Tensor]) -> dict[str, Any]:
+    base_c = _infer_base_c(state)
+    in_channels = int(state["in_conv.0.weight"].shape[1])
+    out = state.get("out_conv.0.weight")
+    if not isinstance(out, torch.Tensor):
+        raise CheckpointError("not a UNet state_dict: 'out_conv.0.weight' is missing")
+    bilinear = "up1.up.weight" not in state
+    return {"in_channels": in_channels, "num_classes": int(out.shape[0]), "bilinear": bilinear, "base_c": base_c}
+
+
+def _check_state_dict(state: Any) -> dict[str, torch.Tensor]:
+    if not isinstance(state, dict) or not state:
+        raise CheckpointError("no weights found (expected a state_dict of tensors)")
+    bad = [k for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise CheckpointError(f"weights contain non-tensor entries: {bad[:3]}")
+    for k, v in state.items():
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            raise CheckpointError(f"weights contain NaN or infinite values (in {k!r})")
+    return state
+
+
+def _load_raw(p: Path) -> Any:
+    try:
+        # argparse.Namespace is allowed because the tutorial stores its arguments in checkpoints;
+        # it carries plain attributes and runs no code.
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            return torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's first line is the same for every failure; the reason comes later in the text.
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if found:
+            raise CheckpointError(
+                f"{p}: refused to load: the file contains Python objects that could run code "
+                f"({found.group(1)}); only plain weights are accepted"
+            ) from exc
+        reason = re.search(r"WeightsUnpickler error:\s*(.+)", str(exc))
+        raise CheckpointError(
+            f"{p}: refused to load: not a plain PyTorch weights file (damaged, not a checkpoint, "
+            f"or holding Python objects): {reason.group(1).strip() if reason else _first_line(exc)}"
+        ) from exc
+    except (zipfile.BadZipFile, EOFError, RuntimeError, OSError, ValueError, KeyError, IndexError,
+            AttributeError, TypeError, MemoryError, struct.error) as exc:
+        raise CheckpointError(
+            f"{p}: not a readable PyTorch checkpoint (damaged or truncated?): {_first_line(exc)}"
+        ) from exc
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Load and validate a checkpoint; raises :class:`CheckpointError` saying what is wrong."""
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"{p}: file not found")
+    if p.stat().st_size == 0:
+        raise CheckpointError(f"{p}: file is empty")
+    raw = _load_raw(p)
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{p}: not a checkpoint (found a {type(raw).__name__})")
+    try:
+        if raw.get("format") == FORMAT:
+            version = raw.get("version")
+            if not isinstance(version, int) or version > VERSION:
+                raise CheckpointError(
+                    f"checkpoint format version {version!r} is newer than this app supports ({VERSION})"
+                )
+            state = _check_state_dict(raw.get("model"))
+            threshold = float(raw.get("threshold", 0.5))
+            if not (0.0 < threshold < 1.0) or math.isnan(threshold):
+                raise CheckpointError(f"threshold {threshold} is outside (0, 1)")
+            ckpt = Checkpoint(
+                state_dict=state,
+                arch=dict(raw["arch"]),
+                preprocessing=dict(raw["preprocessing"]),
+                threshold=threshold,
+                trained_on=str(raw.get("trained_on", "unknown")),
+                metrics=dict(raw.get("metrics") or {}),
+                recipe=dict(raw.get("recipe") or {}),
+                inference=dict(raw.get("inference") or {}),
+                source=FORMAT,
+            )
+        elif "model" in raw and isinstance(raw["model"], dict):
+            state = _check_state_dict(raw["model"])
+            ckpt = _foreign(state, "tutorial", "tutorial training script (DRIVE)")
+        else:
+            state = _check_state_dict(raw)
+            ckpt = _foreign(state, "state_dict", "unknown")
+        ckpt.build_model()  # validate keys and shapes now, not at first use
+    except CheckpointError as exc:
+        raise CheckpointError(f"{p}: {exc}") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{p}: malformed checkpoint metadata ({_first_line(exc)})") from exc
+    return ckpt
+
+
+def _foreign(state: dict[str, torch.Tensor], source: str, trained_on: str) -> Checkpoint:
+    return Checkpoint(
+        state_dict=state,
+        arch=_infer_arch(state),
+        preprocessing=dict(TUTORIAL_DEFAULTS["preprocessing"]),
+        threshold=TUTORIAL_DEFAULTS["threshold"],
+        trained_on=trained_on,
+        source=source,
+    )

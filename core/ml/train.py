@@ -1,0 +1,268 @@
+"""Training loop (no argument parsing here): the tutorial's recipe, with honest model selection.
+
+The best epoch and the decision threshold are chosen on a validation split of the training
+images, never on the test set.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.io.datasets import Sample, split_train_val
+from core.measure.fov import fov_diameter
+from core.measure.metrics import Accumulator
+from core.ml.checkpoint import TUTORIAL_MEAN, TUTORIAL_STD, model_checkpoint, save_checkpoint
+from core.ml.devices import resolve_device
+from core.ml.losses import SegmentationLoss
+from core.ml.model import UNet
+from core.ml.transforms import training_transforms
+
+Progress = Callable[[int, int, dict[str, float]], None]
+
+
+class TrainingCancelled(Exception):
+    """Raised when ``should_cancel`` asked training to stop (the last epoch is saved)."""
+
+
+@dataclass
+class TrainConfig:
+    """Recipe defaults follow the tutorial (SGD, warm-up + poly, crop 480, batch 4)."""
+
+    out: str = "runs/unet"
+    base_c: int = 32
+    bilinear: bool = True
+    epochs: int = 200
+    steps_per_epoch: int = 0  # 0: one pass over the training images
+    batch_size: int = 4
+    crop: int = 480
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    warmup_epochs: int = 1
+    class_weights: tuple[float, float] = (1.0, 2.0)
+    dice_weight: float = 1.0
+    scale: tuple[float, float] = (0.5, 1.2)
+    photometric: bool = True
+    val_count: int = 4
+    val_every: int = 1
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on CPUs with native bf16 (AVX-512 BF16 / AMX)
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0: off); EMA weights are validated
+    select: str = "best"  # best.pt holds the epoch with the best validation F1 ("best") or the last one ("last")
+    mean: tuple[float, float, float] = TUTORIAL_MEAN
+    std: tuple[float, float, float] = TUTORIAL_STD
+    trained_on: str = "DRIVE training"
+    resume: bool = True
+
+
+@dataclass
+class TrainResult:
+    best_path: Path
+    best_epoch: int
+    threshold: float
+    val_f1: float
+    val_auc: float
+    seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def poly_lr_factor(step: int, total: int, warmup: int, warmup_factor: float = 1e-3, power: float = 0.9) -> float:
+    """Linear warm-up, then (1 - progress) ** power, as in the tutorial's scheduler."""
+    if warmup > 0 and step < warmup:
+        alpha = step / warmup
+        return warmup_factor * (1 - alpha) + alpha
+    return (1 - (step - warmup) / max(1, total - warmup)) ** power
+
+
+def _to_tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(image).permute(2, 0, 1).float().div_(255.0)
+
+
+def _batch(
+    samples: list[Sample], transform: Any, batch_size: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    idx = torch.randint(0, len(samples), (batch_size,), generator=gen).tolist()
+    images, targets = [], []
+    for i in idx:
+        s = samples[i]
+        img, tgt = transform(_to_tensor(s.image), torch.from_numpy(s.target()).long(), gen)
+        images.append(img)
+        targets.append(tgt)
+    return torch.stack(images), torch.stack(targets)
+
+
+@torch.inference_mode()
+def predict_normalized(model: UNet, image: np.ndarray, mean: Any, std: Any, device: torch.device) -> np.ndarray:
+    """Vessel probability of one whole image (used for validation)."""
+    x = (_to_tensor(image) - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1)
+    x = x[None].to(device).contiguous(memory_format=torch.channels_last)
+    logits = model(x)["out"].float()
+    return logits.softmax(1)[0, 1].cpu().numpy()
+
+
+def validate(model: UNet, samples: list[Sample], mean: Any, std: Any, device: torch.device) -> Accumulator:
+    model.eval()
+    acc = Accumulator()
+    for s in samples:
+        acc.add(predict_normalized(model, s.image, mean, std, device), s.vessels, s.fov)
+    return acc
+
+
+def train(
+    samples: list[Sample],
+    config: TrainConfig,
+    progress: Progress | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
+    """Train a UNet on ``samples`` (a validation split of them selects epoch and threshold)."""
+    if config.select not in ("best", "last"):
+        raise ValueError(f"select must be 'best' or 'last', got {config.select!r}")
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    device = resolve_device(config.device)
+    train_set, val_set = split_train_val(samples, config.val_count, seed=config.seed)
+    log(f"training on {len(train_set)} images, validating on {len(val_set)} "
+        f"({', '.join(s.name for s in val_set)}), device {device}")
+
+    model = UNet(3, 2, config.bilinear, config.base_c).to(device).to(memory_format=torch.channels_last)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    steps = config.steps_per_epoch or math.ceil(len(train_set) / config.batch_size)
+    total = steps * config.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: poly_lr_factor(s, total, config.warmup_epochs * steps)
+    )
+    criterion = SegmentationLoss(config.class_weights, config.dice_weight).to(device)
+    use_amp = config.amp and device.type == "cuda"
+    # On the CPU autocast means bf16: worth it only where the CPU computes bf16 natively.
+    autocast = use_amp or (config.amp and device.type == "cpu" and cpu_has_native_bf16())
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    ema = weight_average(model, config.ema)
+    evaluated = ema.module if ema is not None else model
+    transform = training_transforms(config.crop, config.mean, config.std, config.scale, config.photometric)
+    # The FOV width the network learned at: Segmenter rescales other cameras' images to match it.
+    fov_width = int(np.median([fov_diameter(s.fov) for s in train_set]))
+    preprocessing = {"mean": list(config.mean), "std": list(config.std), "channels": "RGB", "fov_diameter": fov_width}
+
+    state_path = out / "last_state.pt"
+    start_epoch, best = 0, {"f1": -1.0, "epoch": -1, "threshold": 0.5, "auc": float("nan")}
+    history: list[dict[str, float]] = []
+    if config.resume and state_path.is_file():
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        if ema is not None and "ema" in state:
+            ema.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch = int(state["epoch"]) + 1
+        best = json.loads(state["best"])
+        history = json.loads(state["history"])
+        log(f"resumed from {state_path} at epoch {start_epoch}")
+
+    log_path = out / "log.csv"
+    fields = ["epoch", "lr", "loss", "val_f1", "val_auc", "val_threshold", "seconds"]
+    if start_epoch == 0 or not log_path.exists():
+        with log_path.open("w", newline="") as f:
+            csv.writer(f).writerow(fields)
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
+
+    t_start = time.perf_counter()
+    for epoch in range(start_epoch, config.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        losses = []
+        for _ in range(steps):
+            if should_cancel is not None and should_cancel():
+                raise TrainingCancelled(f"cancelled in epoch {epoch}")
+            images, targets = _batch(train_set, transform, config.batch_size, gen)
+            images = images.to(device).contiguous(memory_format=torch.channels_last)
+            targets = targets.to(device)
+            with torch.autocast(device.type, enabled=autocast):
+                loss = criterion(model(images)["out"], targets)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            if ema is not None:
+                ema.update_parameters(model)
+            losses.append(loss.item())
+        row: dict[str, float] = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"],
+                                 "loss": float(np.mean(losses)), "val_f1": float("nan"),
+                                 "val_auc": float("nan"), "val_threshold": float("nan")}
+        last = epoch == config.epochs - 1
+        if val_set and ((epoch + 1) % config.val_every == 0 or last):
+            acc = validate(evaluated, val_set, config.mean, config.std, device)
+            thr, f1 = acc.best_threshold()
+            row.update(val_f1=f1, val_auc=acc.roc_auc(), val_threshold=thr)
+            if f1 > best["f1"] or (config.select == "last" and last):
+                best = {"f1": f1, "epoch": epoch, "threshold": thr, "auc": row["val_auc"]}
+                _save_model(evaluated, preprocessing, config, best, out / "best.pt", train_set, val_set)
+        elif not val_set and last:
+            best = {"f1": float("nan"), "epoch": epoch, "threshold": 0.5, "auc": float("nan")}
+            _save_model(evaluated, preprocessing, config, best, out / "best.pt", train_set, val_set)
+        row["seconds"] = time.perf_counter() - t0
+        history.append(row)
+        with log_path.open("a", newline="") as f:
+            csv.writer(f).writerow([row[k] for k in fields])
+        extra = {"ema": ema.state_dict()} if ema is not None else {}
+        torch.save({**extra, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "generator": gen.get_state(),
+                    "torch_rng": torch.get_rng_state(), "epoch": epoch,
+                    "best": json.dumps(best), "history": json.dumps(history)}, state_path)
+        if progress is not None:
+            progress(epoch + 1, config.epochs, row)
+    return TrainResult(out / "best.pt", int(best["epoch"]), float(best["threshold"]), float(best["f1"]),
+                       float(best["auc"]), time.perf_counter() - t_start, history)
+
+
+def cpu_has_native_bf16() -> bool:
+    """True where the CPU computes bf16 natively (AVX-512 BF16 or AMX): there autocast is ~2x faster."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def weight_average(model: UNet, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
+    """An exponential moving average of the weights and BatchNorm statistics (None when decay is 0).
+
+    Small-data training is noisy from step to step (validation F1 swings by 0.01 between epochs);
+    the average is a smoother model to select and ship.
+    """
+    if not decay:
+        return None
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"ema decay must be in (0, 1), got {decay}")
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def _save_model(model: UNet, preprocessing: dict[str, Any], config: TrainConfig, best: dict[str, Any],
+                path: Path, train_set: list[Sample], val_set: list[Sample]) -> None:
+    ckpt = model_checkpoint(
+        model, preprocessing,
+        threshold=float(min(max(best["threshold"], 0.01), 0.99)),
+        trained_on=f"{config.trained_on}: images {', '.join(s.name for s in train_set)}",
+        metrics={"validation": {"images": [s.name for s in val_set], "f1": best["f1"],
+                                "roc_auc": best["auc"], "epoch": best["epoch"]}},
+        recipe={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
+    )
+    save_checkpoint(ckpt, path)

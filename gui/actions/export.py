@@ -1,0 +1,124 @@
+"""Export of one document's results, and the Save / Discard / Cancel question for unsaved edits.
+
+Export writes ``<stem>_mask.png``, ``_prob.png`` (when segmented), ``_overlay.png`` (as seen: the
+mask colour and opacity of the overlay) and ``_info.json`` into a folder the user picks, through
+core.io.export.export_all: atomic writes, one overwrite question for all existing files, a clear message
+for a missing or read-only folder. A successful export marks the document's undo stack clean, which
+clears the window's modified marker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
+
+from core.io.export import ExportExistsError, default_export_paths, export_all, make_info
+from core.io.images import ImageWriteError
+from core.resources import default_model_path
+from gui.canvas.style import OverlayStyle
+from gui.dialogs import prompts
+from gui.document.document import ImageDocument
+from gui.settings import AppSettings
+
+Report = Callable[[str, str], None]
+
+
+def revert_to_saved(doc: ImageDocument) -> None:
+    """Undo back to the last export (the undone steps stay redoable)."""
+    stack = doc.undo_stack
+    stack.setIndex(stack.cleanIndex() if stack.cleanIndex() >= 0 else 0)
+    stack.setClean()
+
+
+class Exporter(QObject):
+    exported = Signal(object, object)  # ImageDocument, list[Path] written
+    discarded = Signal(object)  # ImageDocument whose unsaved edits the user discarded
+
+    def __init__(self, parent: QWidget, settings: AppSettings, style: OverlayStyle,
+                 model_path: Callable[[], str | None], report: Report) -> None:
+        super().__init__(parent)
+        self.parent_widget = parent
+        self.settings = settings
+        self.overlay_style = style
+        self._model_path = model_path
+        self._report = report
+
+    def ask_folder(self, doc: ImageDocument | None = None) -> str:
+        start = self.settings.export_dir or (str(doc.path.parent) if doc is not None and doc.path else "")
+        return QFileDialog.getExistingDirectory(self.parent_widget, "Export to folder", start)
+
+    def export(self, doc: ImageDocument | None, folder: str | None = None) -> bool:
+        """Export ``doc`` into ``folder`` (asked when None); True when the files were written."""
+        if doc is None or doc.mask is None:
+            self._report("Nothing to export", "Segment the image or draw a mask first.")
+            return False
+        folder = folder or self.ask_folder(doc)
+        if not folder:
+            return False
+        self.settings.export_dir = folder
+        stem = doc.path.stem if doc.path is not None else "untitled"
+        color = self.overlay_style.mask_qcolor
+        args = dict(mask=doc.mask, probability=doc.probability, image=doc.image, info=self._info(doc),
+                    color=(color.red(), color.green(), color.blue()),
+                    opacity=self.overlay_style.values.mask_opacity)
+        paths = default_export_paths(folder, stem)
+        try:
+            try:
+                written = _busy(lambda: export_all(paths, overwrite=False, **args))
+            except ExportExistsError as exc:
+                if not prompts.ask_overwrite(self.parent_widget, exc.paths):
+                    return False
+                written = _busy(lambda: export_all(paths, overwrite=True, **args))
+        except (ImageWriteError, OSError, ValueError) as exc:
+            self._report("Cannot export", str(exc))
+            return False
+        doc.undo_stack.setClean()
+        self.exported.emit(doc, written)
+        return True
+
+    def _info(self, doc: ImageDocument) -> object:
+        info = doc.prediction_info
+        model_path = (self._model_path() or str(default_model_path())) if info is not None else ""
+        return make_info(doc.path or doc.name, doc.mask, doc.fov, model=info.model if info else "none",
+                         model_path=model_path, threshold=doc.threshold, edited_by_hand=doc.has_manual_edits)
+
+    def resolve_unsaved(self, docs: Sequence[ImageDocument], revert: bool) -> bool:
+        """Ask Save / Discard / Cancel for the modified ones among ``docs``; True when it is fine to go on.
+
+        Save exports each (one folder question); Discard forgets the edits since the last export
+        (``revert``: undo them, keeping them redoable, for an image that stays open).
+        """
+        modified = [d for d in docs if d.modified and d.mask is not None]
+        if not modified:
+            return True
+        answer = prompts.ask_unsaved(self.parent_widget, [d.name for d in modified])
+        if answer == "cancel":
+            return False
+        if answer == "discard":
+            for d in modified:
+                if revert:
+                    revert_to_saved(d)
+                self.discarded.emit(d)
+            return True
+        folder = self.ask_folder(modified[0])
+        return bool(folder) and all(self.export(d, folder) for d in modified)
+
+
+def _busy(work: Callable[[], list[Path]]) -> list[Path]:
+    """Run ``work`` under a wait cursor. Export stays on the GUI thread on purpose: it takes about a
+    second for a 3504×2336 image, and marking the stack clean must match the exported pixels."""
+    QApplication.setOverrideCursor(QCursor(Qt.CursorShape.WaitCursor))
+    try:
+        return work()
+    finally:
+        QApplication.restoreOverrideCursor()
+
+
+def written_summary(paths: Sequence[Path]) -> str:
+    if not paths:
+        return "nothing written"
+    return f"{len(paths)} files in {paths[0].parent}: " + ", ".join(p.name for p in paths)

@@ -1,0 +1,82 @@
+"""ModelChoice: which checkpoint segments (None = the default model), validated in the worker.
+
+A checkpoint becomes current only after core has loaded it without error in the worker thread;
+a bad file is reported and the current model stays.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from gui.jobs.inference import InferenceController
+from gui.jobs.inference_service import model_display_name
+from gui.settings import AppSettings
+
+
+class ModelChoice(QObject):
+    changed = Signal(str)  # new model path ("" = default model)
+    cardReady = Signal(object)  # card dict, after show_card()
+    failed = Signal(str, str)  # title, message
+    message = Signal(str)  # status-bar text
+
+    def __init__(self, controller: InferenceController, settings: AppSettings, path: str | None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.settings = settings
+        remembered = settings.model_path
+        if not path and remembered and not Path(remembered).is_file():
+            remembered = ""  # a checkpoint loaded last time has gone: back to the default model
+        self.path: str | None = path or remembered or None
+        self._requests: dict[int, tuple[str, str | None]] = {}
+        self._cards: dict[str | None, dict[str, Any]] = {}
+        controller.modelChecked.connect(self._on_checked)
+        controller.modelFailed.connect(self._on_failed)
+
+    @property
+    def name(self) -> str:
+        return model_display_name(self.path)
+
+    def load(self, path: str) -> int:
+        """Validate ``path`` in the worker; it becomes current only if valid."""
+        rid = self.controller.check_model(path)
+        self._requests[rid] = ("load", path)
+        self.message.emit(f"Checking {Path(path).name}…")
+        return rid
+
+    def use_default(self) -> None:
+        self.path = None
+        self.settings.model_path = ""
+        self.message.emit(f"Model: {self.name}")
+        self.changed.emit("")
+
+    def show_card(self) -> None:
+        card = self._cards.get(self.path)
+        if card is not None:
+            self.cardReady.emit(card)
+            return
+        rid = self.controller.check_model(self.path)
+        self._requests[rid] = ("show", self.path)
+
+    def _on_checked(self, rid: int, card: dict[str, Any]) -> None:
+        purpose, path = self._requests.pop(rid, ("", None))
+        if not purpose:
+            return
+        self._cards[path] = card
+        if purpose == "load":
+            self.path = path
+            self.settings.model_path = path or ""
+            self.message.emit(f"Model: {self.name} (the next segmentation uses it)")
+            self.changed.emit(path or "")
+        else:
+            self.cardReady.emit(card)
+
+    def _on_failed(self, rid: int, message: str) -> None:
+        purpose, _path = self._requests.pop(rid, ("", None))
+        if purpose == "load":
+            self.failed.emit("Cannot load model", f"{message}\n\nThe current model ({self.name}) stays in use.")
+        elif purpose == "show":
+            self.failed.emit("No model card", message)
