@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import ImageReadError, ImageWriteError
 from core.io.export import check_folder, probability_to_uint16
-from core.io.images import ImageReadError, ImageWriteError, is_image_file, list_images, read_image, write_image
+from core.io.images import is_image_file, list_images, read_image, write_image
 
 Report = Callable[[int, int, str], None]
 

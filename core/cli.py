@@ -206,9 +206,7 @@ COMMANDS = {"segment": cmd_segment, "train": cmd_train, "evaluate": cmd_evaluate
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from core.io.images import ImageReadError, ImageWriteError
-    from core.ml.checkpoint import CheckpointError
-    from core.ml.inference import DeviceFailure
+    from core.errors import CheckpointError, DeviceFailure, ImageReadError, ImageWriteError
 
     try:
         return COMMANDS[args.command](args)

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.io.images import READABLE_SUFFIXES, ImageReadError, is_image_file
+from core.errors import ImageReadError
+from core.io.images import READABLE_SUFFIXES, is_image_file
 from core.resources import default_model_path
 from gui.actions.device_choice import DeviceChoice
 from gui.actions.editing import EditingUi

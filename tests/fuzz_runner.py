@@ -63,8 +63,9 @@ def check_file(path: Path, case: Case) -> dict[str, Any]:
     """Run read_image (RGB, L, None) and read_mask on one file; classify what happened."""
     import numpy as np
 
+    from core.errors import ImageReadError
     from core.io.export import read_mask
-    from core.io.images import ImageReadError, read_image
+    from core.io.images import read_image
 
     outcomes: dict[str, str] = {}
     problems: list[str] = []

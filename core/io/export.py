@@ -29,7 +29,8 @@ import numpy as np
 from PIL import Image
 
 from core.edit.mask_ops import vessel_fraction
-from core.io.images import ImageReadError, ImageWriteError, read_image, write_bytes_atomic, write_image
+from core.errors import ExportExistsError, ImageReadError, ImageWriteError
+from core.io.images import read_image, write_bytes_atomic, write_image
 
 PROBABILITY_SCALE = 65535
 OVERLAY_FORMATS = (".png", ".jpg", ".jpeg")
@@ -37,14 +38,6 @@ JPEG_QUALITY = 95
 DEFAULT_COLOR = (255, 40, 40)
 
 
-class ExportExistsError(ImageWriteError):
-    """Some target files already exist; ``paths`` lists them (nothing was written)."""
-
-    def __init__(self, paths: Sequence[Path]) -> None:
-        self.paths = tuple(Path(p) for p in paths)
-        names = ", ".join(str(p) for p in self.paths)
-        what = "file already exists" if len(self.paths) == 1 else f"{len(self.paths)} files already exist"
-        super().__init__(f"{what}: {names}; allow overwriting to replace them")
 
 
 @dataclass(frozen=True)

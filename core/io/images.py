@@ -19,6 +19,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.errors import ImageReadError, ImageWriteError
+
 #: Largest accepted image, in pixels (a 12000 x 12000 fundus mosaic fits; bombs do not).
 MAX_PIXELS = 150_000_000
 #: Longest accepted side. Pillow keeps a pointer and a buffer per row, so a tiny file declaring a
@@ -32,12 +34,8 @@ READABLE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".gif", ".bmp", "
 READABLE_FORMATS = ("PNG", "JPEG", "TIFF", "GIF", "BMP", "DIB", "PPM", "WEBP")
 
 
-class ImageReadError(ValueError):
-    """An image could not be read; the message names the file and the reason."""
 
 
-class ImageWriteError(OSError):
-    """An image could not be written; the message names the file and the reason."""
 
 
 def _to_array(img: Image.Image, mode: str | None) -> np.ndarray:

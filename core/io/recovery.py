@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from core.io.images import ImageWriteError, write_bytes_atomic
+from core.errors import ImageWriteError
+from core.io.images import write_bytes_atomic
 
 SUFFIX = ".npz"
 FORMAT = "retinaseg-autosave"

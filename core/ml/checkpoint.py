@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from core.errors import CheckpointError
 from core.ml.model import UNet
 
 FORMAT = "retinaseg"
@@ -39,8 +40,6 @@ TUTORIAL_DEFAULTS: dict[str, Any] = {
 }
 
 
-class CheckpointError(ValueError):
-    """A file is not a usable model checkpoint; the message says why."""
 
 
 @dataclass

@@ -22,8 +22,9 @@ os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "256")
 import torch  # noqa: E402
 import torch.nn.functional as F
 
+from core.errors import CheckpointError, DeviceFailure, JobCancelled
 from core.measure.fov import estimate_fov, fov_diameter
-from core.ml.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from core.ml.checkpoint import Checkpoint, load_checkpoint
 from core.ml.devices import available_devices, resolve_device
 from core.resources import default_model_path
 
@@ -38,12 +39,8 @@ SCALE_TOLERANCE = 1.25
 MAX_UPSCALE = 2.0
 
 
-class InferenceCancelled(Exception):
-    """predict() stopped because should_cancel() returned True."""
 
 
-class DeviceFailure(RuntimeError):
-    """The GPU failed (out of memory, driver error): retrying on the CPU is the remedy."""
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -198,7 +195,7 @@ class Segmenter:
         except torch.cuda.OutOfMemoryError as exc:
             raise DeviceFailure(f"the GPU ran out of memory ({exc}); try the CPU") from exc
         except RuntimeError as exc:
-            if self.device.type != "cpu" and not isinstance(exc, InferenceCancelled):
+            if self.device.type != "cpu" and not isinstance(exc, JobCancelled):
                 raise DeviceFailure(f"{self.device_name} failed: {str(exc).splitlines()[0]}") from exc
             raise
         if scale != 1.0:
@@ -218,7 +215,7 @@ class Segmenter:
             progress(0, total)
         for done, (ys, xs) in enumerate(tiles, start=1):
             if should_cancel is not None and should_cancel():
-                raise InferenceCancelled("segmentation cancelled")
+                raise JobCancelled("segmentation cancelled")
             tile = x[:, :, ys, xs]
             th, tw = tile.shape[-2:]
             prob = self._forward(tile)

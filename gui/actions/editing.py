@@ -13,8 +13,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import QFileDialog, QMenu, QMenuBar, QWidget
 
+from core.errors import ImageReadError
 from core.io.export import read_mask
-from core.io.images import ImageReadError
 from gui.canvas.tools import Tool, ToolState
 from gui.dialogs import prompts
 from gui.document.document import ImageDocument, MaskSource

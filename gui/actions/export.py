@@ -16,8 +16,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
-from core.io.export import ExportExistsError, default_export_paths, export_all, make_info
-from core.io.images import ImageWriteError
+from core.errors import ExportExistsError, ImageWriteError
+from core.io.export import default_export_paths, export_all, make_info
 from core.resources import default_model_path
 from gui.canvas.style import OverlayStyle
 from gui.dialogs import prompts

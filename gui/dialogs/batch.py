@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.batch import BatchSummary, segment_files
+from core.errors import error_message
 from gui.gc_guard import collect_on_gui_thread
-from gui.jobs.inference import error_message
 from gui.settings import AppSettings
 
 #: (model path or None for the default model, device name) -> a Segmenter-like object (predict, threshold)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from core.io.images import ImageReadError, list_images
+from core.errors import ImageReadError
+from core.io.images import list_images
 from gui.document.document import ImageDocument
 
 

@@ -18,20 +18,12 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from core.errors import JobCancelled, error_message
 from gui.gc_guard import collect_on_gui_thread
 from gui.jobs.inference_service import InferenceService, SegmentRequest, SegmentResult
 
 #: Threads that did not stop in time on shutdown are kept here so Qt never destroys them running.
 _STRAGGLERS: list[tuple[QThread, QObject]] = []
-
-
-def error_message(exc: BaseException) -> str:
-    """One clear line for a dialog: the message of our own errors, the type for the rest."""
-    text = str(exc).strip()
-    known = ("CheckpointError", "ImageReadError", "DeviceFailure", "ValueError")
-    if type(exc).__name__ in known and text:
-        return text
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class InferenceWorker(QObject):
@@ -64,7 +56,7 @@ class InferenceWorker(QObject):
                 notice=lambda text: self.notice.emit(rid, text),
             )
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the window, SystemExit too
-            if type(exc).__name__ == "InferenceCancelled":
+            if isinstance(exc, JobCancelled):
                 self.cancelled.emit(rid)
             else:
                 traceback.print_exc()

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import CheckpointError, DeviceFailure, JobCancelled
 from core.resources import default_model_path
 from gui.canvas.render import fov_outline, probability_to_u8
 
@@ -116,7 +117,6 @@ class InferenceService:
         if model_path is None:
             path = default_model_path()
             if not path.is_file():
-                from core.ml.checkpoint import CheckpointError
 
                 raise CheckpointError(f"the default model {path} is missing; load a checkpoint (Model menu)")
             model_path_str = str(path)
@@ -125,7 +125,6 @@ class InferenceService:
         try:
             ckpt = self._loader(model_path_str)
         except Exception as exc:
-            from core.ml.checkpoint import CheckpointError
 
             if isinstance(exc, CheckpointError):
                 raise
@@ -156,7 +155,6 @@ class InferenceService:
                 should_cancel: CancelCheck | None = None, notice: Notice | None = None) -> SegmentResult:
         """Load the model if needed, then predict; a failing GPU is retried on the CPU with a notice."""
         from core.measure.fov import estimate_fov
-        from core.ml.inference import DeviceFailure
 
         start = time.perf_counter()
         notes: list[str] = []
@@ -164,12 +162,10 @@ class InferenceService:
         try:
             seg = self.segmenter(request.model_path, request.device)
             if should_cancel is not None and should_cancel():
-                from core.ml.inference import InferenceCancelled
-
-                raise InferenceCancelled("segmentation cancelled")
+                raise JobCancelled("segmentation cancelled")
             prob = seg.predict(request.image, fov, progress=progress, should_cancel=should_cancel)
         except (DeviceFailure, RuntimeError) as exc:
-            if type(exc).__name__ == "InferenceCancelled" or request.device == "cpu" or (
+            if request.device == "cpu" or (
                     self._segmenter is not None and _device_type(self._segmenter) == "cpu"):
                 raise
             note = f"{exc}. Segmenting on the CPU instead."

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from core.errors import CheckpointError
 from core.ml.checkpoint import (
     TUTORIAL_MEAN,
     TUTORIAL_STD,
     VERSION,
     Checkpoint,
-    CheckpointError,
     load_checkpoint,
     model_checkpoint,
     save_checkpoint,

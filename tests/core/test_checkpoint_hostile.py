@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from core.cli import main
-from core.ml.checkpoint import CheckpointError, load_checkpoint, model_checkpoint, save_checkpoint
+from core.errors import CheckpointError
+from core.ml.checkpoint import load_checkpoint, model_checkpoint, save_checkpoint
 from core.ml.model import UNet
 from tests.conftest import synthetic_fundus
 from tests.fuzz_corpus import mutate

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 import core.io.export as export
+from core.errors import ExportExistsError, ImageReadError, ImageWriteError
 from core.io.export import (
-    ExportExistsError,
     default_export_paths,
     export_all,
     export_mask,
@@ -28,7 +28,7 @@ from core.io.export import (
     render_overlay,
     uint16_to_probability,
 )
-from core.io.images import ImageReadError, ImageWriteError, read_image
+from core.io.images import read_image
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core.io.images import ImageReadError, read_image
+from core.errors import ImageReadError
+from core.io.images import read_image
 from tests.fuzz_corpus import Case, corpus, crafted_cases, seed_cases
 from tests.fuzz_runner import check_file, run_corpus
 

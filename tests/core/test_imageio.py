@@ -13,13 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.io.images import (
-    ImageReadError,
-    ImageWriteError,
-    list_images,
-    read_image,
-    write_image,
-)
+from core.errors import ImageReadError, ImageWriteError
+from core.io.images import list_images, read_image, write_image
 
 
 def _rgb(h: int = 20, w: int = 30, seed: int = 0) -> np.ndarray:

@@ -8,18 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from core.errors import CheckpointError, DeviceFailure, JobCancelled
 from core.ml import devices
-from core.ml.checkpoint import CheckpointError, load_checkpoint
-from core.ml.inference import (
-    DeviceFailure,
-    InferenceCancelled,
-    Segmenter,
-    blend_window,
-    iter_tiles,
-    threshold_mask,
-    tile_starts,
-    to_rgb_float,
-)
+from core.ml.checkpoint import load_checkpoint
+from core.ml.inference import Segmenter, blend_window, iter_tiles, threshold_mask, tile_starts, to_rgb_float
 from tests.conftest import synthetic_fundus
 
 
@@ -129,13 +121,13 @@ def test_cancel_stops_after_at_most_one_more_tile(tiny_checkpoint_path: Path, al
         asked += 1
         return asked > allowed
 
-    with pytest.raises(InferenceCancelled):
+    with pytest.raises(JobCancelled):
         seg.predict(image, fov=_full(image), progress=lambda d, t: done.append(d), should_cancel=should_cancel)
     assert max(done) == allowed
 
 
 def test_segmenter_is_usable_after_a_cancel(segmenter: Segmenter, fundus: np.ndarray):
-    with pytest.raises(InferenceCancelled):
+    with pytest.raises(JobCancelled):
         segmenter.predict(fundus, should_cancel=lambda: True)
     assert segmenter.predict(fundus).shape == fundus.shape[:2]
 

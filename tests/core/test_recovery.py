@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.io.images import ImageWriteError
+from core.errors import ImageWriteError
 from core.io.recovery import (
     RecoveryError,
     autosave_key,

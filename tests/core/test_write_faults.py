@@ -25,9 +25,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.errors import ImageWriteError
 from core.io import images as imageio
 from core.io.export import ExportPaths, default_export_paths, export_all, read_mask
-from core.io.images import ImageWriteError, read_image, write_image
+from core.io.images import read_image, write_image
 from tests.conftest import synthetic_fundus
 
 REPO = Path(__file__).resolve().parents[2]
@@ -317,7 +318,8 @@ def test_killed_mid_write_leaves_a_whole_file_under_the_final_name(tmp_path: Pat
 def test_a_full_disk_message_says_what_to_do(tmp_path) -> None:
     import errno as _errno
 
-    from core.io.images import ImageWriteError, write_bytes_atomic
+    from core.errors import ImageWriteError
+    from core.io.images import write_bytes_atomic
 
     def no_space(_f) -> None:
         raise OSError(_errno.ENOSPC, "No space left on device")

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.io import images as imageio
 from core.cli import main
-from core.ml.inference import DeviceFailure, Segmenter
+from core.errors import DeviceFailure
+from core.io import images as imageio
+from core.ml.inference import Segmenter
 from tests.conftest import synthetic_fundus
 
 

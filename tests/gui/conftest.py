@@ -75,7 +75,7 @@ class FakeSegmenter:
         self.started = threading.Event()
 
     def predict(self, image, fov=None, progress=None, should_cancel=None):  # noqa: ANN001, ANN201
-        from core.ml.inference import DeviceFailure, InferenceCancelled
+        from core.errors import DeviceFailure, JobCancelled
 
         self.started.set()
         if self.fail_on_gpu and self.device.type != "cpu":
@@ -83,7 +83,7 @@ class FakeSegmenter:
         h, w = image.shape[:2]
         for done in range(self.tiles + 1):
             if done and should_cancel is not None and should_cancel():
-                raise InferenceCancelled("segmentation cancelled")
+                raise JobCancelled("segmentation cancelled")
             if progress is not None:
                 progress(done, self.tiles)
             if done < self.tiles:

@@ -199,7 +199,7 @@ def test_real_segmenter_gpu_oom_gives_the_cpu_result(qtbot, make_window, image_f
 
 
 def test_batch_gpu_oom_says_so_keeps_finished_files_and_runs_again(qtbot, settings, tmp_path: Path) -> None:  # noqa: ANN001
-    from core.ml.inference import DeviceFailure
+    from core.errors import DeviceFailure
 
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()

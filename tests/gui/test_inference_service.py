@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.ml.checkpoint import CheckpointError
+from core.errors import CheckpointError
 from gui.jobs.inference_service import InferenceService, SegmentRequest
 from tests.gui.conftest import FakeService
 
@@ -24,9 +24,9 @@ def test_segments_with_the_real_segmenter_and_reuses_it(tiny_checkpoint_path, fu
 
 
 def test_cancel_before_the_first_tile(tiny_checkpoint_path, fundus) -> None:
-    from core.ml.inference import InferenceCancelled
+    from core.errors import JobCancelled
 
-    with pytest.raises(InferenceCancelled):
+    with pytest.raises(JobCancelled):
         InferenceService().segment(SegmentRequest(1, fundus, None, str(tiny_checkpoint_path), "cpu"),
                                    should_cancel=lambda: True)
 
