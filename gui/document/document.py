@@ -25,7 +25,8 @@ from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QUndoStack
 
 from core.edit.mask_ops import fill_polygon, manual_edit_region, merge_manual_edits, paint_segment, replace_delta
-from core.io.images import read_image
+from core.io.images import load_image
+from core.io.loaded import ImageMetadata
 from gui.canvas.render import fov_outline, probability_to_u8
 from gui.document.commands import FillCommand, StrokeCommand
 from gui.document.state_commands import THRESHOLD_COMMAND_ID, MaskState, MaskStateCommand
@@ -74,6 +75,7 @@ class ImageDocument(QObject):
             raise ValueError(f"not an image: array of shape {img.shape}")
         self.image: np.ndarray = img
         self.path: Path | None = Path(path) if path is not None else None
+        self.metadata: ImageMetadata | None = None  # what the file said (format, pixel spacing...)
         self.fov: np.ndarray | None = None
         self.fov_outline: np.ndarray | None = None  # N×2 (x, y) polygon, for display
         self.probability: np.ndarray | None = None
@@ -90,7 +92,10 @@ class ImageDocument(QObject):
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], parent: QObject | None = None) -> ImageDocument:
         """Read an image file (raises core.io.images.ImageReadError with a clear message)."""
-        return cls(read_image(path, mode=None), path, parent)
+        loaded = load_image(path)
+        doc = cls(loaded.pixels, path, parent)
+        doc.metadata = loaded.metadata
+        return doc
 
     @property
     def name(self) -> str:
