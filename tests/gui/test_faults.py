@@ -261,7 +261,7 @@ class _FillingFile(FileProxy):
 
 
 class Fault:
-    """Low-level write faults under core.io.images.write_bytes_atomic, active after ``after`` good files."""
+    """Low-level write faults under core.io.atomic.write_bytes_atomic, active after ``after`` good files."""
 
     KINDS = ("disk-full-mid-write", "disk-full-at-fsync", "read-only-folder", "rename-refused")
     MESSAGES = {"disk-full-mid-write": "No space left on device", "disk-full-at-fsync": "No space left on device",
