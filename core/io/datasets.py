@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.io.images import read_image
+from core.io.images import load_image, read_image
 
 IGNORE_INDEX = 255
 DRIVE_ENV = "RETINASEG_DRIVE"
@@ -74,7 +74,7 @@ def find_drive(root: str | os.PathLike[str], split: str = "training") -> list[Sa
 
 def load_sample(files: SampleFiles) -> Sample:
     """Read one sample's image, label and FOV mask."""
-    image = read_image(files.image, mode="RGB")
+    image = load_image(files.image, mode="RGB").pixels
     vessels = read_image(files.vessels, mode="L") > 127
     fov = read_image(files.fov, mode="L") > 127
     if not (image.shape[:2] == vessels.shape == fov.shape):

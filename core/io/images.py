@@ -46,8 +46,8 @@ def read_image(path: str | os.PathLike[str], mode: str | None = "RGB", max_pixel
 
 
 def is_image_file(path: str | os.PathLike[str]) -> bool:
-    """True when a registered reader claims the file name's suffix."""
-    return READERS.claims(path)
+    """True when a reader claims the file's suffix (or, for a name without a suffix, its first bytes)."""
+    return READERS.recognises(path)
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:

@@ -49,25 +49,38 @@ class ReaderRegistry:
         """Every suffix some reader claims, in registration order, without repeats."""
         return tuple(dict.fromkeys(s for r in self._readers for s in r.suffixes))
 
-    def claims(self, path: str | os.PathLike[str]) -> bool:
-        """True when a reader claims the file's suffix (cheap: the file is not opened)."""
-        return Path(path).suffix.lower() in self.suffixes
+    def recognises(self, path: str | os.PathLike[str]) -> bool:
+        """True when a reader claims the file's suffix or, for a name without one, its first bytes.
+
+        Files with an unclaimed suffix (``notes.txt``) are not opened.
+        """
+        p = Path(path)
+        if p.suffix.lower() in self.suffixes:
+            return True
+        if p.suffix:
+            return False
+        try:
+            return self._sniffed(_head(p)) is not None
+        except OSError:
+            return False
 
     def reader_for(self, path: Path) -> ImageReader:
         """The reader for an existing, non-empty file; :class:`ImageReadError` when none fits."""
         try:
-            with open(path, "rb") as f:
-                head = f.read(SNIFF_BYTES)
+            head = _head(path)
         except OSError as exc:
             raise ImageReadError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-        for reader in self._readers:
-            if reader.sniff(head):
-                return reader
+        reader = self._sniffed(head)
+        if reader is not None:
+            return reader
         suffix = path.suffix.lower()
         for reader in self._readers:
             if suffix in reader.suffixes:
                 return reader  # lets the reader report "damaged" or "not recognised" itself
         raise ImageReadError(f"{path}: {self._unknown_message}")
+
+    def _sniffed(self, head: bytes) -> ImageReader | None:
+        return next((r for r in self._readers if r.sniff(head)), None)
 
     def read(self, path: str | os.PathLike[str], *, frame: int, mode: str | None, max_pixels: int) -> LoadedImage:
         """Check the file exists and is not empty, pick its reader, read it."""
@@ -85,3 +98,8 @@ class ReaderRegistry:
         if frame < 0:
             raise ImageReadError(f"{p}: no frame {frame}")
         return self.reader_for(p).read(p, frame=frame, mode=mode, max_pixels=max_pixels)
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(SNIFF_BYTES)

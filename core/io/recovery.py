@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ImageWriteError
-from core.io.images import write_bytes_atomic
+from core.io.atomic import write_bytes_atomic
 
 SUFFIX = ".npz"
 FORMAT = "retinaseg-autosave"

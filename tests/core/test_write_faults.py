@@ -319,7 +319,7 @@ def test_a_full_disk_message_says_what_to_do(tmp_path) -> None:
     import errno as _errno
 
     from core.errors import ImageWriteError
-    from core.io.images import write_bytes_atomic
+    from core.io.atomic import write_bytes_atomic
 
     def no_space(_f) -> None:
         raise OSError(_errno.ENOSPC, "No space left on device")
@@ -333,7 +333,8 @@ def test_temp_files_left_by_a_killed_write_are_cleaned_up_later(tmp_path) -> Non
     import os
     import time
 
-    from core.io.images import STALE_PART_SECONDS, write_image
+    from core.io.atomic import STALE_PART_SECONDS
+    from core.io.images import write_image
 
     stale = tmp_path / ".mask.png.abc123.part"
     fresh = tmp_path / ".mask.png.def456.part"  # possibly another writer's, in progress
