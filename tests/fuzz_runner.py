@@ -60,12 +60,12 @@ def _peak_rss_mb() -> float:
 
 
 def check_file(path: Path, case: Case) -> dict[str, Any]:
-    """Run read_image (RGB, L, None) and read_mask on one file; classify what happened."""
+    """Run read_image (RGB, L), load_image and read_mask on one file; classify what happened."""
     import numpy as np
 
     from core.errors import ImageReadError
     from core.io.export import read_mask
-    from core.io.images import read_image
+    from core.io.images import load_image, read_image
 
     outcomes: dict[str, str] = {}
     problems: list[str] = []
@@ -84,8 +84,19 @@ def check_file(path: Path, case: Case) -> dict[str, Any]:
             problems.append(f"bad_result: {what} gave {arr.dtype} {arr.shape}")
         shapes.add(tuple(arr.shape[:2]))
 
+    def photograph() -> Any:
+        """load_image's pixels, after checking that its metadata describes them."""
+        loaded = load_image(path)
+        meta, arr = loaded.metadata, loaded.pixels
+        spacing = meta.pixel_spacing_mm
+        if (meta.source != path or not meta.format or meta.size != (arr.shape[1], arr.shape[0])
+                or meta.orientation not in range(1, 9)
+                or (spacing is not None and not all(np.isfinite(v) and v > 0 for v in spacing))):
+            problems.append(f"bad_result: metadata does not describe the pixels: {meta} for {arr.shape}")
+        return arr
+
     calls = [("RGB", lambda: read_image(path, mode="RGB")), ("L", lambda: read_image(path, mode="L")),
-             ("None", lambda: read_image(path, mode=None)), ("mask", lambda: read_mask(path))]
+             ("None", photograph), ("mask", lambda: read_mask(path))]
     for what, call in calls:
         try:
             arr = call()

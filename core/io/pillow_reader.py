@@ -120,7 +120,7 @@ def _pixel_spacing(img: Image.Image, fmt: str) -> tuple[float, float] | None:
             return _tagged_spacing(img.getexif())
         if fmt == "TIFF":
             return _tagged_spacing(getattr(img, "tag_v2", {}))
-    except (TypeError, ValueError, IndexError, ZeroDivisionError, KeyError):
+    except Exception:  # noqa: BLE001 - odd resolution tags only mean "spacing unknown", never an unreadable image
         return None
     return None
 
