@@ -5,7 +5,11 @@ File contract (shared with the CLI):
 * ``<stem>_mask.png``: 8-bit gray, 0 background / 255 vessel, the source's size, no metadata.
 * ``<stem>_prob.png``: 16-bit gray, ``round(probability × 65535)`` (:func:`probability_to_uint16`).
 * ``<stem>_overlay.png`` (or ``.jpg``): the image with the mask blended in, as shown on screen.
-* ``<stem>_info.json`` (or ``.csv``): source, model, threshold, vessel area in the FOV, edited flag.
+* ``<stem>_info.json`` (or ``.csv``): the sidecar, a versioned document (``schema``, ``schema_version``):
+  source, model, threshold, vessel area in the FOV, edited flag, and ``measurements`` (nested; the CSV
+  flattens it into dotted column names). :func:`read_sidecar` refuses a newer version than it knows.
+
+The names come from :class:`core.io.outputs.OutputNames`.
 
 Every write is atomic (temp file beside the target, then rename: a full disk or a killed app never
 leaves half a file). Existing files are only replaced when ``overwrite=True``; otherwise
@@ -19,8 +23,8 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,14 +34,16 @@ from PIL import Image
 
 from core.edit.mask_ops import vessel_fraction
 from core.errors import ExportExistsError, ImageReadError, ImageWriteError
-from core.io.images import read_image, write_bytes_atomic, write_image
+from core.io.atomic import write_bytes_atomic
+from core.io.images import read_image, write_image
+from core.io.outputs import INFO_FORMATS, OVERLAY_FORMATS, OutputNames
 
 PROBABILITY_SCALE = 65535
-OVERLAY_FORMATS = (".png", ".jpg", ".jpeg")
 JPEG_QUALITY = 95
 DEFAULT_COLOR = (255, 40, 40)
-
-
+#: What a sidecar is, and the newest layout of it this code writes and reads.
+SIDECAR_SCHEMA = "retinaseg.result"
+SIDECAR_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -56,13 +62,8 @@ class ExportPaths:
 def default_export_paths(folder: str | os.PathLike[str], stem: str, overlay_suffix: str = ".png",
                          info_suffix: str = ".json") -> ExportPaths:
     """``<folder>/<stem>_mask.png``, ``_prob.png``, ``_overlay.png`` (or .jpg) and ``_info.json`` (or .csv)."""
-    if overlay_suffix.lower() not in OVERLAY_FORMATS:
-        raise ValueError(f"overlay format must be one of {', '.join(OVERLAY_FORMATS)}, got {overlay_suffix!r}")
-    if info_suffix.lower() not in (".json", ".csv"):
-        raise ValueError(f"sidecar format must be .json or .csv, got {info_suffix!r}")
-    d = Path(folder)
-    return ExportPaths(d / f"{stem}_mask.png", d / f"{stem}_prob.png",
-                       d / f"{stem}_overlay{overlay_suffix}", d / f"{stem}_info{info_suffix}")
+    names = OutputNames(folder, stem)
+    return ExportPaths(names.mask, names.prob, names.overlay(overlay_suffix), names.info(info_suffix))
 
 
 def existing(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -200,7 +201,7 @@ def export_overlay(path: str | os.PathLike[str], image: np.ndarray, mask: np.nda
 
 @dataclass(frozen=True)
 class ExportInfo:
-    """What the sidecar says about one exported mask."""
+    """What the sidecar says about one exported mask; ``measurements`` holds per-task results, nested."""
 
     source: str
     model: str
@@ -211,9 +212,45 @@ class ExportInfo:
     width: int = 0
     height: int = 0
     exported_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    measurements: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The sidecar document: ``schema`` and ``schema_version`` first, then the fields."""
+        doc: dict[str, Any] = {"schema": SIDECAR_SCHEMA, "schema_version": SIDECAR_VERSION}
+        for f in fields(self):
+            doc[f.name] = _plain(getattr(self, f.name))
+        return doc
+
+
+def _plain(value: Any) -> Any:
+    """Mappings (at any depth) as plain dicts, so JSON can write them."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def flatten(doc: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as one level with dotted names (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``); the CSV's columns."""
+    flat: dict[str, Any] = {}
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`flatten`."""
+    doc: dict[str, Any] = {}
+    for name, value in flat.items():
+        *parents, leaf = name.split(".")
+        node = doc
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return doc
 
 
 def make_info(source: str | os.PathLike[str], mask: np.ndarray, fov: np.ndarray | None, *, model: str,
@@ -226,12 +263,12 @@ def make_info(source: str | os.PathLike[str], mask: np.ndarray, fov: np.ndarray 
 
 
 def _csv_text(infos: Sequence[ExportInfo]) -> str:
-    names = list(ExportInfo.__dataclass_fields__)
+    rows = [flatten(info.as_dict()) for info in infos]
+    names = list(dict.fromkeys(name for row in rows for name in row))  # measurements may differ per row
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n", restval="")
     writer.writeheader()
-    for info in infos:
-        writer.writerow(info.as_dict())
+    writer.writerows(rows)
     return buf.getvalue()
 
 
@@ -245,7 +282,7 @@ def export_sidecar(path: str | os.PathLike[str], info: ExportInfo, overwrite: bo
     """Write ``info`` as JSON (``.json``) or as a one-row CSV with a header (``.csv``)."""
     p = Path(path)
     suffix = p.suffix.lower()
-    if suffix not in (".json", ".csv"):
+    if suffix not in INFO_FORMATS:
         raise ImageWriteError(f"{p}: sidecar must be .json or .csv")
     check_targets([p], overwrite)
     if suffix == ".csv":
@@ -258,6 +295,80 @@ def export_table(path: str | os.PathLike[str], infos: Sequence[ExportInfo], over
     p = Path(path)
     check_targets([p], overwrite)
     return _write_text(p, _csv_text(list(infos)))
+
+
+def read_sidecar(path: str | os.PathLike[str]) -> ExportInfo:
+    """Read a sidecar written by :func:`export_sidecar` (or by a version before sidecars had a schema).
+
+    Raises :class:`ImageReadError` for an unreadable file and for one written by a newer version of the
+    app (its ``schema_version`` is above :data:`SIDECAR_VERSION`), saying so.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in INFO_FORMATS:
+        raise ImageReadError(f"{p}: a sidecar is a .json or .csv file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImageReadError(f"{p}: cannot read ({getattr(exc, 'strerror', None) or exc})") from exc
+    try:
+        if suffix == ".json":
+            doc = json.loads(text)
+        else:
+            rows = list(csv.DictReader(io.StringIO(text)))
+            if len(rows) != 1:
+                raise ValueError(f"expected one row, found {len(rows)}")
+            doc = unflatten({k: _scalar(v) if k.startswith("measurements.") else v for k, v in rows[0].items()})
+    except (ValueError, csv.Error) as exc:
+        raise ImageReadError(f"{p}: not a readable sidecar ({exc})") from exc
+    return _info_from(doc, p)
+
+
+def _info_from(doc: Any, p: Path) -> ExportInfo:
+    if not isinstance(doc, dict):
+        raise ImageReadError(f"{p}: not a RetinaSeg result sidecar")
+    schema = doc.get("schema", SIDECAR_SCHEMA)  # sidecars from before the schema had neither key
+    if schema != SIDECAR_SCHEMA:
+        raise ImageReadError(f"{p}: not a RetinaSeg result sidecar (schema {schema!r})")
+    try:
+        version = int(doc.get("schema_version", 0))
+    except (TypeError, ValueError):
+        raise ImageReadError(f"{p}: bad schema_version {doc.get('schema_version')!r}") from None
+    if version > SIDECAR_VERSION:
+        raise ImageReadError(f"{p}: written by a newer RetinaSeg (result schema version {version}; this version "
+                             f"reads up to {SIDECAR_VERSION}); update RetinaSeg to read it")
+    try:
+        return ExportInfo(source=str(doc["source"]), model=str(doc["model"]), model_path=str(doc["model_path"]),
+                          threshold=float(doc["threshold"]), vessel_fraction=float(doc["vessel_fraction"]),
+                          edited_by_hand=_bool(doc["edited_by_hand"]), width=int(doc.get("width") or 0),
+                          height=int(doc.get("height") or 0), exported_at=str(doc.get("exported_at", "")),
+                          measurements=dict(doc.get("measurements") or {}))
+    except KeyError as exc:
+        raise ImageReadError(f"{p}: the sidecar has no {exc.args[0]!r}") from None
+    except (TypeError, ValueError) as exc:
+        raise ImageReadError(f"{p}: the sidecar has a bad value ({exc})") from None
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value) in ("True", "true", "1"):
+        return True
+    if str(value) in ("False", "false", "0"):
+        return False
+    raise ValueError(f"not a yes/no value: {value!r}")
+
+
+def _scalar(text: str) -> Any:
+    """A CSV cell back as a number or flag where it reads as one (CSV keeps no types)."""
+    if text in ("True", "False"):
+        return text == "True"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def export_all(paths: ExportPaths, *, mask: np.ndarray, probability: np.ndarray | None = None,

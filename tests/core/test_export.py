@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import errno
 import json
 import os
@@ -25,10 +26,12 @@ from core.io.export import (
     make_info,
     probability_to_uint16,
     read_mask,
+    read_sidecar,
     render_overlay,
     uint16_to_probability,
 )
 from core.io.images import read_image
+from core.io.outputs import OutputNames
 
 
 @pytest.fixture
@@ -52,6 +55,15 @@ def test_default_names(tmp_path: Path):
     assert default_export_paths(tmp_path, "a", ".jpg", ".csv").overlay.name == "a_overlay.jpg"
     with pytest.raises(ValueError, match="overlay format"):
         default_export_paths(tmp_path, "a", ".gif")
+
+
+def test_output_names_are_the_file_contract(tmp_path: Path):
+    names = OutputNames(tmp_path, "eye")
+    assert (names.mask.name, names.prob.name) == ("eye_mask.png", "eye_prob.png")
+    assert (names.overlay(".jpg").name, names.info(".csv").name) == ("eye_overlay.jpg", "eye_info.csv")
+    assert default_export_paths(tmp_path, "eye").all() == [names.mask, names.prob, names.overlay(), names.info()]
+    with pytest.raises(ValueError, match="sidecar format"):
+        names.info(".xml")
 
 
 def test_mask_reads_back_as_0_255_of_the_same_size_without_metadata(tmp_path: Path, mask: np.ndarray):
@@ -124,6 +136,40 @@ def test_sidecar_json_and_csv(tmp_path: Path, mask: np.ndarray):
     assert len(rows) == 1 and rows[0]["threshold"] == "0.42" and rows[0]["edited_by_hand"] == "True"
     table = list(csv.DictReader(export_table(tmp_path / "all.csv", [info, info]).open()))
     assert len(table) == 2
+
+
+def test_sidecar_is_versioned_with_room_for_measurements(tmp_path: Path, mask: np.ndarray):
+    info = make_info("/data/01.tif", mask, None, model="m", model_path="m.pt", threshold=0.5, edited_by_hand=False)
+    data = json.loads(export_sidecar(tmp_path / "i.json", info).read_text())
+    assert (data["schema"], data["schema_version"]) == ("retinaseg.result", 1)
+    assert list(data)[:2] == ["schema", "schema_version"] and data["measurements"] == {}
+    assert read_sidecar(tmp_path / "i.json") == info
+
+
+def test_csv_columns_are_the_sidecar_flattened_with_dotted_names(tmp_path: Path, mask: np.ndarray):
+    base = make_info("01.tif", mask, None, model="m", model_path="m.pt", threshold=0.5, edited_by_hand=True)
+    info = dataclasses.replace(base, measurements={"vessels": {"tortuosity": 1.25, "note": "ok"}})
+    export_sidecar(tmp_path / "i.csv", info)
+    header = (tmp_path / "i.csv").read_text().splitlines()[0].split(",")
+    assert header == ["schema", "schema_version", "source", "model", "model_path", "threshold", "vessel_fraction",
+                      "edited_by_hand", "width", "height", "exported_at", "measurements.vessels.tortuosity",
+                      "measurements.vessels.note"]
+    assert read_sidecar(tmp_path / "i.csv") == info
+    rows = list(csv.DictReader(export_table(tmp_path / "all.csv", [base, info]).open()))
+    assert rows[0]["measurements.vessels.tortuosity"] == "" and rows[1]["measurements.vessels.tortuosity"] == "1.25"
+
+
+def test_a_sidecar_from_a_newer_version_is_refused_and_an_unversioned_one_read(tmp_path: Path):
+    fields = {"source": "a.png", "model": "m", "model_path": "m.pt", "threshold": 0.4, "vessel_fraction": 0.1,
+              "edited_by_hand": False, "width": 3, "height": 2, "exported_at": "2025-01-01T00:00:00+00:00"}
+    (tmp_path / "new.json").write_text(json.dumps({"schema": "retinaseg.result", "schema_version": 2, **fields}))
+    with pytest.raises(ImageReadError, match="newer RetinaSeg.*version 2.*reads up to 1"):
+        read_sidecar(tmp_path / "new.json")
+    (tmp_path / "old.json").write_text(json.dumps(fields))  # written before sidecars had a schema
+    assert read_sidecar(tmp_path / "old.json").threshold == 0.4
+    (tmp_path / "other.json").write_text(json.dumps({"schema": "someone.else", **fields}))
+    with pytest.raises(ImageReadError, match="not a RetinaSeg result sidecar"):
+        read_sidecar(tmp_path / "other.json")
 
 
 def test_everything_at_once_reads_back(tmp_path: Path, fundus: np.ndarray, mask: np.ndarray, prob: np.ndarray):

@@ -1,0 +1,45 @@
+"""Output file names: the one place that decides what a result file of ``<stem>`` is called.
+
+The contract, shared by the CLI, batch and the app's export (outside tools rely on it):
+``<stem>_mask.png``, ``<stem>_prob.png``, ``<stem>_overlay.png`` (or ``.jpg``), ``<stem>_info.json``
+(or ``.csv``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+OVERLAY_FORMATS = (".png", ".jpg", ".jpeg")
+INFO_FORMATS = (".json", ".csv")
+
+
+@dataclass(frozen=True)
+class OutputNames:
+    """The result files of one image: ``folder / f"{stem}_<kind><suffix>"``."""
+
+    folder: Path
+    stem: str
+
+    def __init__(self, folder: str | os.PathLike[str], stem: str) -> None:
+        object.__setattr__(self, "folder", Path(folder))
+        object.__setattr__(self, "stem", str(stem))
+
+    @property
+    def mask(self) -> Path:
+        return self.folder / f"{self.stem}_mask.png"
+
+    @property
+    def prob(self) -> Path:
+        return self.folder / f"{self.stem}_prob.png"
+
+    def overlay(self, suffix: str = ".png") -> Path:
+        if suffix.lower() not in OVERLAY_FORMATS:
+            raise ValueError(f"overlay format must be one of {', '.join(OVERLAY_FORMATS)}, got {suffix!r}")
+        return self.folder / f"{self.stem}_overlay{suffix}"
+
+    def info(self, suffix: str = ".json") -> Path:
+        if suffix.lower() not in INFO_FORMATS:
+            raise ValueError(f"sidecar format must be .json or .csv, got {suffix!r}")
+        return self.folder / f"{self.stem}_info{suffix}"
