@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--save-prob", action="store_true", help="also write <stem>_prob.png (16-bit)")
     seg.add_argument("--overwrite", action="store_true", help="replace existing output files")
     seg.add_argument("--fov", type=Path, help="FOV mask file (single image only); estimated when absent")
+    seg.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="segment N images at a time, each in its own process (default: 1); "
+                          "helps when reading and writing files dominates, or on a GPU")
 
     tr = sub.add_parser("train", help="train a UNet on DRIVE (validation split picks epoch and threshold)")
     tr.add_argument("--data", type=Path, required=True, help="DRIVE folder (training/, test/)")
@@ -99,13 +102,19 @@ def _make_segmenter(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    from core.batch import segment_files
+    from core.batch import ProcessExecutor, SerialExecutor, execute, plan
 
     if args.threshold is not None and not 0.0 < args.threshold < 1.0:
         print(f"error: --threshold must be between 0 and 1, got {args.threshold}", file=sys.stderr)
         return EXIT_USAGE
+    if args.workers < 1:
+        print(f"error: --workers must be at least 1, got {args.workers}", file=sys.stderr)
+        return EXIT_USAGE
+    jobs = plan(args.inputs, args.out, save_prob=args.save_prob, overwrite=args.overwrite, fov_path=args.fov)
     segmenter = _make_segmenter(args)
     print(f"model: {segmenter.model_path} on {segmenter.device_name}", file=sys.stderr)
+    executor = (SerialExecutor(segmenter, args.threshold) if args.workers == 1
+                else ProcessExecutor(_worker_spec(segmenter), args.workers, args.threshold))
     bar = _progress_bar(0, "segment", "image")
 
     def report(done: int, total: int, line: str) -> None:
@@ -116,14 +125,25 @@ def cmd_segment(args: argparse.Namespace) -> int:
             bar.write(line, file=sys.stderr)
 
     try:
-        summary = segment_files(
-            segmenter, args.inputs, args.out, threshold=args.threshold, save_prob=args.save_prob,
-            overwrite=args.overwrite, fov_path=args.fov, report=report,
-        )
+        summary = execute(jobs, executor, report)
     finally:
         bar.close()
     print(summary.text())
     return EXIT_OK if summary.ok else EXIT_FAILURES
+
+
+def _worker_spec(segmenter):  # type: ignore[no-untyped-def]
+    """What each worker process builds its own copy of ``segmenter`` from.
+
+    Workers keep this process's torch thread count: convolutions sum in another order with another
+    count, and the files must be byte-identical to those of a single process.
+    """
+    import torch
+
+    from core.batch import SegmenterSpec
+
+    return SegmenterSpec(str(segmenter.model_path), segmenter.device.type, segmenter.precision, segmenter.tta,
+                         threads=torch.get_num_threads())
 
 
 def cmd_train(args: argparse.Namespace) -> int:

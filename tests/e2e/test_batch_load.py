@@ -1,4 +1,4 @@
-"""A smaller run of benchmarks/batch_load.py: one segment_files batch of many small and a few
+"""A smaller run of benchmarks/batch_load.py: one batch of many small and a few
 3504×2336 images keeps peak RSS under 2 GB, skips nothing and equals one-by-one segmentation."""
 
 from __future__ import annotations

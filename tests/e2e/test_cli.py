@@ -82,3 +82,29 @@ def test_console_script_entry_point_runs(tiny_checkpoint_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert '"base_c": 4' in proc.stdout and "using: CPU" in proc.stdout
+
+
+def test_workers_write_the_same_files_as_one_process(images: Path, tmp_path: Path, tiny_checkpoint_path: Path) -> None:
+    common = ["--model", str(tiny_checkpoint_path), "--save-prob", "--device", "cpu"]
+    assert main(["segment", str(images), "-o", str(tmp_path / "one"), *common]) == 0
+    assert main(["segment", str(images), "-o", str(tmp_path / "two"), "--workers", "2", *common]) == 0
+    one = sorted((tmp_path / "one").iterdir())
+    assert [p.name for p in one] == ["eye1_mask.png", "eye1_prob.png", "eye2_mask.png", "eye2_prob.png"]
+    for p in one:
+        assert p.read_bytes() == (tmp_path / "two" / p.name).read_bytes(), p.name
+    assert main(["segment", str(images), "-o", str(tmp_path / "o"), *common, "--workers", "0"]) == 2
+
+
+def test_two_inputs_with_one_name_write_once_and_report_the_second(images: Path, tmp_path: Path,
+                                                                   tiny_checkpoint_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    Image.fromarray(synthetic_fundus(30, 30, seed=5)).save(other / "eye1.tif")
+    out = tmp_path / "out"
+    rc = main(["segment", str(images / "eye1.png"), str(other / "eye1.tif"), "-o", str(out),
+               "--model", str(tiny_checkpoint_path)])
+    text = capsys.readouterr().out
+    assert rc == 1 and "1 segmented, 1 failed" in text
+    assert f"FAILED {other / 'eye1.tif'}: same name as {images / 'eye1.png'}" in text
+    assert np.asarray(Image.open(out / "eye1_mask.png")).shape == (70, 90), "the first one's mask"

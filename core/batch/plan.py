@@ -1,0 +1,93 @@
+"""Planning a batch: every input becomes one independent job, or is refused up front with the reason.
+
+Planning touches no model and writes nothing (it only stats and lists files), so a plan can be shown,
+checked in a test, or split across processes before any work starts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from core.io.images import is_image_file, list_images
+from core.io.outputs import OutputNames
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """One input: where its results go, or why it is refused (``refused`` non-empty: nothing runs)."""
+
+    source: Path
+    mask: Path
+    prob: Path | None = None
+    fov: Path | None = None
+    refused: str = ""
+
+    @property
+    def outputs(self) -> list[Path]:
+        return [self.mask] + ([self.prob] if self.prob is not None else [])
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """The jobs of one batch, in input order (folders expanded in name order), and their output folder."""
+
+    out_dir: Path
+    jobs: tuple[BatchJob, ...]
+
+    @property
+    def runnable(self) -> list[BatchJob]:
+        return [job for job in self.jobs if not job.refused]
+
+
+def plan(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str], *, save_prob: bool,
+         overwrite: bool, fov_path: str | os.PathLike[str] | None = None) -> BatchPlan:
+    """Decide every input's job: files as given, folders expanded to their images (not recursively).
+
+    Refused up front: a missing path, a folder without images, a file name that is not an image's,
+    outputs that exist without ``overwrite``, and a second input with the same stem as an earlier one
+    (both would write the same files; the second names the first). ``fov_path`` needs exactly one file.
+    """
+    out = Path(out_dir)
+    jobs: list[BatchJob] = []
+    files_at: list[int] = []  # where the jobs of existing files are (what --fov may apply to)
+    claimed: dict[str, Path] = {}
+    for given in map(Path, inputs):
+        if given.is_dir():
+            files = list_images(given)
+            if not files:
+                jobs.append(BatchJob(given, OutputNames(out, given.name).mask,
+                                     refused="folder holds no readable image files"))
+        elif given.is_file():
+            files = [given]
+        else:
+            jobs.append(BatchJob(given, OutputNames(out, given.stem).mask, refused="file not found"))
+            continue
+        for path in files:
+            names = OutputNames(out, path.stem)
+            job = BatchJob(path, names.mask, names.prob if save_prob else None)
+            why = _refusal(job, claimed, overwrite)
+            if why:
+                job = replace(job, refused=why)
+            else:
+                claimed[path.stem] = path
+            files_at.append(len(jobs))
+            jobs.append(job)
+    if fov_path is not None:
+        if len(files_at) != 1:
+            raise ValueError("--fov applies to a single input image")
+        jobs[files_at[0]] = replace(jobs[files_at[0]], fov=Path(fov_path))
+    return BatchPlan(out, tuple(jobs))
+
+
+def _refusal(job: BatchJob, claimed: dict[str, Path], overwrite: bool) -> str:
+    """Why ``job`` must not run ("" when it may)."""
+    if job.source.stem in claimed:
+        return f"same name as {claimed[job.source.stem]}: its output would be overwritten"
+    if not overwrite and (existing := [p for p in job.outputs if p.exists()]):
+        return f"{existing[0]} already exists (use --overwrite to replace it)"
+    if not is_image_file(job.source):
+        return "not an image file name (" + job.source.suffix + ")"
+    return ""
