@@ -96,6 +96,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
+    from core.predict.prediction import Prediction
+    from core.predict.tasks import VesselTask
     from gui.document.document import ImageDocument
     from gui.main_window import MainWindow
     from gui.settings import AppSettings
@@ -114,7 +116,7 @@ def main() -> None:
     window.session.paths = [doc.path]
     window.editing.adopt(doc)
     window.session._show(0, doc)
-    doc.set_prediction(prob, threshold=0.8)
+    doc.set_prediction(Prediction(np.stack([1 - prob, prob]), VesselTask(), {"vessel": 0.8}, np.ones((H, W), bool)))
     window.editing.tools.set_size(round(2 * args.radius))
     app.processEvents()
     print(f"image {W}x{H}, brush radius {args.radius:g} px, {args.segments} segments per zoom, "

@@ -3,8 +3,9 @@
 Measures, per segment of a drag (radius 10, 30 px long, random direction):
   * compute: ``paint_segment`` (the delta of the touched pixels)
   * apply: ``delta.apply`` + merging into the drag's delta (what StrokeCommand.redo/mergeWith do)
-  * display proxy: the dirty rectangle turned into an 8-bit indexed QImage, as gui/canvas/render.py does;
-    the canvas's real repaint (drawing that image into the overlay pixmap) comes on top.
+  * display proxy: the dirty rectangle of the label mask turned into an 8-bit indexed QImage through the
+    labels layer's colour table (gui/canvas/render.py); the canvas's real repaint (drawing that image into
+    the layer's image) comes on top.
 Then the undo of a whole 200-segment drag and the memory its delta holds.
 
     python benchmarks/paint_speed.py [--repeats 500] [--seed 0]
@@ -19,6 +20,7 @@ import time
 import numpy as np
 
 from core.edit.mask_ops import MaskDelta, paint_segment
+from core.predict.tasks import BACKGROUND, VESSEL
 
 H, W = 2336, 3504
 RADIUS = 10.0
@@ -28,24 +30,23 @@ LENGTH = 30.0
 def synthetic_mask(seed: int) -> np.ndarray:
     """~10 % vessel pixels in thin random lines, like a thresholded prediction."""
     rng = np.random.default_rng(seed)
-    mask = np.zeros((H, W), bool)
+    mask = np.zeros((H, W), np.uint8)  # a label mask, as the document holds it
     for _ in range(400):
         a = rng.uniform((0, 0), (W, H))
         b = a + rng.normal(0, 250, 2)
-        d = paint_segment(mask, tuple(a), tuple(b), rng.uniform(1, 5), True)
+        d = paint_segment(mask, tuple(a), tuple(b), rng.uniform(1, 5), VESSEL)
         if d is not None:
             d.apply(mask)
     return mask
 
 
 def qimage_of_rect(mask: np.ndarray, box: tuple[int, int, int, int]) -> object:
-    from PySide6.QtGui import QImage
+    from PySide6.QtGui import QColor
+
+    from gui.canvas.render import labels_color_table, labels_to_qimage
 
     y0, x0, y1, x1 = box
-    rect = np.ascontiguousarray(mask[y0:y1, x0:x1], dtype=np.uint8)
-    img = QImage(rect.data, x1 - x0, y1 - y0, rect.strides[0], QImage.Format.Format_Indexed8).copy()
-    img.setColorTable([0, 0x80FF2020])
-    return img
+    return labels_to_qimage(mask[y0:y1, x0:x1], labels_color_table({VESSEL: QColor("#ff2020")}, 0.5))
 
 
 def main() -> None:
@@ -55,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     mask = synthetic_mask(args.seed)
-    print(f"mask {W}x{H} ({mask.nbytes / 1e6:.1f} MB), {mask.mean():.1%} vessel; "
+    print(f"mask {W}x{H} ({mask.nbytes / 1e6:.1f} MB), {np.mean(mask == VESSEL):.1%} vessel; "
           f"segments: radius {RADIUS:g}, length {LENGTH:g} px, {args.repeats} timed")
 
     qimage_of_rect(mask, (0, 0, 8, 8))  # warm up: the first call imports Qt
@@ -69,7 +70,7 @@ def main() -> None:
         if not (50 < q[0] < W - 50 and 50 < q[1] < H - 50):  # bounce off the border
             angle += math.pi
             q = p + LENGTH * np.array([math.cos(angle), math.sin(angle)])
-        value = i % 50 < 40  # mostly paint, sometimes erase
+        value = VESSEL if i % 50 < 40 else BACKGROUND  # mostly paint, sometimes erase
         t0 = time.perf_counter()
         delta = paint_segment(mask, tuple(p), tuple(q), RADIUS, value)
         t1 = time.perf_counter()

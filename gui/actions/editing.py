@@ -13,11 +13,12 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import QFileDialog, QMenu, QMenuBar, QWidget
 
+from core.edit.task_result import MaskSource
 from core.errors import ImageReadError
 from core.io.export import read_mask
 from gui.canvas.tools import Tool, ToolState
 from gui.dialogs import prompts
-from gui.document.document import ImageDocument, MaskSource
+from gui.document.document import ImageDocument
 from gui.widgets.agreement import AgreementInfo
 from gui.widgets.tool_panel import ToolPanel
 

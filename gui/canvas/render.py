@@ -1,11 +1,13 @@
 """numpy -> QImage conversions and overlay colouring: pure functions, no widgets.
 
-Overlays are 8-bit indexed images whose colour table carries colour and opacity, so changing a
-colour or an opacity rewrites 256 table entries instead of recolouring millions of pixels, and a
+Overlays are 8-bit indexed images whose colour table carries colour and opacity: a label mask is
+drawn by indexing a 256-entry table with its label values, so labels need no recolouring pass and a
 threshold change only rebuilds the 1-byte-per-pixel mask.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 from PySide6.QtGui import QColor, QImage
@@ -53,18 +55,28 @@ def _indexed(values: np.ndarray, table: list[int]) -> QImage:
     return img
 
 
-def mask_color_table(color: QColor, opacity: float) -> list[int]:
-    """Index 0 transparent, index 1 the mask colour at ``opacity`` (0..1)."""
-    c = QColor(color)
-    c.setAlphaF(max(0.0, min(1.0, opacity)))
-    return [0, c.rgba()]
+def labels_color_table(colors: Mapping[int, QColor], opacity: float) -> list[int]:
+    """256 colours indexed by label value: each label in ``colors`` at ``opacity`` (0..1), the rest
+    (background, 0, included unless given) transparent."""
+    table = [0] * 256
+    for label, color in colors.items():
+        c = QColor(color)
+        c.setAlphaF(max(0.0, min(1.0, opacity)))
+        table[int(label)] = c.rgba()
+    return table
+
+
+def labels_to_qimage(labels: np.ndarray, table: list[int]) -> QImage:
+    """A label mask (uint8 H×W; bool is read as 0/1) as an indexed overlay coloured by ``table``."""
+    m = np.asarray(labels)
+    return _indexed(m.view(np.uint8) if m.dtype == np.bool_ else m.astype(np.uint8, copy=False), table)
 
 
 def mask_to_qimage(mask: np.ndarray, color: QColor, opacity: float) -> QImage:
-    """Vessel mask (bool H×W) as an indexed overlay: vessels in ``color``, the rest transparent."""
+    """A binary mask (non-zero: vessel) as an indexed overlay: vessels in ``color``, the rest transparent."""
     m = np.asarray(mask)
     values = m.view(np.uint8) if m.dtype == np.bool_ else (m != 0).view(np.uint8)
-    return _indexed(values, mask_color_table(color, opacity))
+    return labels_to_qimage(values, labels_color_table({1: color}, opacity))
 
 
 def heat_color_table(name: str, opacity: float) -> list[int]:

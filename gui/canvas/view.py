@@ -1,6 +1,7 @@
 """ImageCanvas: a QGraphicsView showing one document's image with its overlays.
 
-Layers (bottom to top): image, probability heat map, vessel mask, FOV outline. Wheel zooms around
+Layers (bottom to top, gui.canvas.layers.LAYERS): image, probability heat map, vessel labels, FOV
+outline; each is a small adapter that follows the document and the overlay style. Wheel zooms around
 the cursor; the middle button, or the left button while Space is held, pans; the left button alone
 draws with the current tool (gui.canvas.tool_input), once ``set_tools`` has given the canvas a ToolState.
 Holding Shift swaps the tool with its opposite (brush <-> eraser, fill <-> cut).
@@ -9,22 +10,12 @@ Holding Shift swaps the tool with its opposite (brush <-> eraser, fill <-> cut).
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import (
-    QBrush,
-    QColor,
-    QKeyEvent,
-    QMouseEvent,
-    QPainterPath,
-    QPen,
-    QPixmap,
-    QPolygonF,
-    QWheelEvent,
-)
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtCore import QPoint, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QKeyEvent, QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
 from gui.canvas.image_layer import ImageLayer
-from gui.canvas.render import heat_to_qimage, image_to_qimage, mask_to_qimage
+from gui.canvas.layers import LAYERS, LayerAdapter
 from gui.canvas.style import OverlayStyle
 from gui.canvas.tool_input import ToolInput
 from gui.canvas.tools import ToolState
@@ -52,17 +43,10 @@ class ImageCanvas(QGraphicsView):
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self._image_item = QGraphicsPixmapItem()
-        self._heat_item = ImageLayer()
-        self._mask_item = ImageLayer()
-        self._fov_item = QGraphicsPathItem()
-        pen = QPen(QColor(255, 220, 0), 1.5)
-        pen.setCosmetic(True)  # the same width on screen at any zoom
-        pen.setStyle(Qt.PenStyle.DashLine)
-        self._fov_item.setPen(pen)
-        for z, item in enumerate((self._image_item, self._heat_item, self._mask_item, self._fov_item)):
-            item.setZValue(z)
-            self.scene().addItem(item)
+        self.layers: list[LayerAdapter] = [cls() for cls in LAYERS]
+        for z, layer in enumerate(self.layers):
+            layer.attach(self.scene(), z)
+            layer.apply(style.values)
         self._space_down = False
         self._pan_from: QPoint | None = None
         self._fit_on_resize = True
@@ -78,99 +62,43 @@ class ImageCanvas(QGraphicsView):
 
     # document ------------------------------------------------------------------------------
     def set_document(self, doc: ImageDocument | None) -> None:
-        if self.document is not None:
-            for signal, slot in self._doc_connections():
-                signal.disconnect(slot)
         self.document = doc
         if self.tool_input is not None:
             self.tool_input.set_document(doc)
         self._restore_cursor()
-        if doc is None:
-            self._image_item.setPixmap(QPixmap())
-            self._heat_item.set_image(None)
-            self._mask_item.set_image(None)
-            self._fov_item.setPath(QPainterPath())
-            return
-        for signal, slot in self._doc_connections():
-            signal.connect(slot)
-        self._image_item.setPixmap(QPixmap.fromImage(image_to_qimage(doc.image)))
-        self.scene().setSceneRect(QRectF(0, 0, doc.width, doc.height))
-        self._refresh_heat()
-        self._refresh_mask()
-        self._refresh_fov()
-        self.fit_to_window()
-
-    def _doc_connections(self) -> list:
-        d = self.document
-        assert d is not None
-        return [(d.predictionChanged, self._refresh_heat), (d.maskChanged, self._on_mask_changed),
-                (d.fovChanged, self._refresh_fov)]
+        for layer in self.layers:
+            layer.bind(doc)
+        if doc is not None:
+            self.scene().setSceneRect(QRectF(0, 0, doc.width, doc.height))
+            self.fit_to_window()
 
     # layers ---------------------------------------------------------------------------------
-    def _on_style_changed(self, names: set) -> None:
-        if names & {"show_heat", "heatmap", "heat_opacity"}:
-            self._refresh_heat()
-        if names & {"show_mask", "mask_color", "mask_opacity"}:
-            self._refresh_mask()
-        if "show_fov" in names:
-            self._fov_item.setVisible(self.overlay_style.values.show_fov)
+    def layer(self, name: str) -> LayerAdapter:
+        """The layer called ``name`` (KeyError naming the layers otherwise)."""
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(f"no layer {name!r}; the canvas has {', '.join(la.name for la in self.layers)}")
 
-    def _refresh_heat(self) -> None:
-        v = self.overlay_style.values
-        d = self.document
-        if d is None or d.probability_u8 is None or not v.show_heat:
-            self._heat_item.setVisible(False)
-            self._heat_item.set_image(None)
-            return
-        self._heat_item.set_image(heat_to_qimage(d.probability_u8, v.heatmap, v.heat_opacity))
-        self._heat_item.setVisible(True)
-
-    def _on_mask_changed(self, rect: QRect) -> None:
-        """A null rect (new prediction, threshold) rebuilds the layer; an edit repaints only ``rect``."""
-        d, v = self.document, self.overlay_style.values
-        if rect.isNull() or d is None or d.mask is None or self._mask_item.is_empty() or not v.show_mask:
-            self._refresh_mask()
-            return
-        r = rect.intersected(QRect(0, 0, d.width, d.height))
-        if r.isEmpty():
-            return
-        patch = d.mask[r.top():r.bottom() + 1, r.left():r.right() + 1]
-        self._mask_item.update_region(mask_to_qimage(patch, self.overlay_style.mask_qcolor, v.mask_opacity),
-                                      r.left(), r.top())
-
-    def _refresh_mask(self) -> None:
-        v = self.overlay_style.values
-        d = self.document
-        if d is None or d.mask is None or not v.show_mask:
-            self._mask_item.setVisible(False)
-            self._mask_item.set_image(None)
-            return
-        self._mask_item.set_image(mask_to_qimage(d.mask, self.overlay_style.mask_qcolor, v.mask_opacity))
-        self._mask_item.setVisible(True)
-
-    def _refresh_fov(self) -> None:
-        path = QPainterPath()
-        d = self.document
-        if d is not None and d.fov_outline is not None:
-            pts = d.fov_outline
-            if len(pts):
-                path.addPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in pts]))
-                path.closeSubpath()
-        self._fov_item.setPath(path)
-        self._fov_item.setVisible(self.overlay_style.values.show_fov)
+    def _on_style_changed(self, _names: set) -> None:
+        for layer in self.layers:
+            layer.apply(self.overlay_style.values)
 
     def mask_layer_visible(self) -> bool:
-        return self._mask_item.isVisible() and not self._mask_item.is_empty()
+        return self.layer("vessels").shown()
 
     def heat_layer_visible(self) -> bool:
-        return self._heat_item.isVisible() and not self._heat_item.is_empty()
+        return self.layer("heat").shown()
+
+    def fov_layer_visible(self) -> bool:
+        return self.layer("fov").shown()
 
     @property
     def mask_layer(self) -> ImageLayer:
-        return self._mask_item
-
-    def fov_layer_visible(self) -> bool:
-        return self._fov_item.isVisible() and not self._fov_item.path().isEmpty()
+        """The vessel labels' item (its ``image`` is what is drawn)."""
+        item = self.layer("vessels").item
+        assert isinstance(item, ImageLayer)
+        return item
 
     # zoom -----------------------------------------------------------------------------------
     @property
@@ -184,9 +112,8 @@ class ImageCanvas(QGraphicsView):
             self.setTransformationAnchor(anchor)
         self.scale(factor / self.zoom, factor / self.zoom)
         self.setTransformationAnchor(old)
-        # Pixels stay crisp when zoomed in; downscaled images are smoothed.
-        mode = Qt.TransformationMode.FastTransformation if factor >= 1 else Qt.TransformationMode.SmoothTransformation
-        self._image_item.setTransformationMode(mode)
+        for layer in self.layers:
+            layer.set_zoom(factor)
         self.zoomChanged.emit(self.zoom)
 
     def fit_to_window(self) -> None:
@@ -198,7 +125,7 @@ class ImageCanvas(QGraphicsView):
             return
         factor = min(view.width() / self.document.width, view.height() / self.document.height) * 0.98
         self.set_zoom(factor)
-        self.centerOn(self._image_item)
+        self.centerOn(self.sceneRect().center())
 
     def zoom_100(self) -> None:
         self._fit_on_resize = False

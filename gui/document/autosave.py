@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
+from core.edit.task_result import MaskSource
 from core.io.recovery import (
     RecoveryEntry,
     RecoveryError,
@@ -26,7 +27,7 @@ from core.io.recovery import (
     save_autosave,
 )
 from gui.dialogs import prompts
-from gui.document.document import ImageDocument, MaskSource
+from gui.document.document import ImageDocument
 from gui.document.session import ImageSession
 
 IDLE_MS = 3000

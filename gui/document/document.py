@@ -1,21 +1,18 @@
-"""ImageDocument: one image and what is known about it (FOV, probability map, threshold, vessel mask).
+"""ImageDocument: the Qt wrapper around one image's Qt-free state (core.edit.document_state).
 
-A plain model with signals: it knows nothing about widgets. The vessel mask is stored (not computed
-on the fly) so that manual edits can change it in place and announce the touched rectangle through
-``maskChanged``.
+It adds what Qt needs and nothing of the policy: signals, the undo stack, and display caches (the
+probability as 0..255 for the heat map, the FOV outline). The results per task and the rule that
+keeps hand edits when a threshold moves live in :class:`core.edit.task_result.TaskResult`; the
+methods here compute a change there and push it as an undo command, whose redo applies it.
 
 Every change of an existing mask goes through the document's ``undo_stack`` (one per document, so
-history survives switching images): strokes and fills (gui.document.commands), and threshold changes, new
-predictions, Clear and loaded masks (gui.document.state_commands, which also restore the threshold and the mask's
-source on undo). Policy for the mask that follows the model (``mask_source == "model"``): moving the
-threshold re-thresholds only the pixels *not* edited by hand, so the slider never silently overwrites
-edits; a consecutive slider drag is one undo step. A mask the user started empty, loaded from a file
-or recovered is the user's own: the threshold no longer changes it.
+history survives switching images): strokes and fills (gui.document.commands), and threshold
+changes, new predictions, Clear and loaded masks (gui.document.state_commands). ``mask``,
+``threshold`` and ``probability`` are those of the vessel task.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,29 +21,28 @@ import numpy as np
 from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QUndoStack
 
-from core.edit.mask_ops import fill_polygon, manual_edit_region, merge_manual_edits, paint_segment, replace_delta
+from core.edit.document_state import DocumentState
+from core.edit.mask_ops import Box, Point
+from core.edit.task_result import MaskChange, MaskState, TaskResult
 from core.io.images import load_image
 from core.io.loaded import ImageMetadata
-from gui.canvas.render import fov_outline, probability_to_u8
+from core.predict.prediction import Prediction
+from core.predict.tasks import BACKGROUND, VESSEL
+from gui.canvas.render import fov_outline
 from gui.document.commands import FillCommand, StrokeCommand
-from gui.document.state_commands import THRESHOLD_COMMAND_ID, MaskState, MaskStateCommand
+from gui.document.display import DisplayArrays, display_arrays
+from gui.document.state_commands import THRESHOLD_COMMAND_ID, MaskStateCommand
 
 #: Undo steps kept per document (each holds a delta: changed pixels only).
 UNDO_LIMIT = 200
 
-
-class MaskSource:
-    """Where the current mask came from."""
-
-    MODEL = "model"  # probability >= threshold, plus any edits by hand
-    EMPTY = "empty"  # started empty (or cleared) and drawn by hand
-    FILE = "file"  # loaded from a mask file
-    RECOVERED = "recovered"  # an autosave restored after a crash
+#: The task whose mask the editing tools, the threshold slider and export work on.
+VESSELS = "vessels"
 
 
 @dataclass(frozen=True)
 class PredictionInfo:
-    """Where a probability map came from (shown in the status bar, kept for export sidecars)."""
+    """Where a prediction came from (shown in the status bar, kept for export sidecars)."""
 
     model: str
     device: str
@@ -54,9 +50,9 @@ class PredictionInfo:
 
 
 class ImageDocument(QObject):
-    """An image with its probability map and vessel mask. The mask is ``probability >= threshold``."""
+    """An image with its results per task; the vessel mask starts as ``probability >= threshold``."""
 
-    #: a new probability map (and FOV) arrived
+    #: a new prediction (and FOV) arrived
     predictionChanged = Signal()
     thresholdChanged = Signal(float)
     #: the mask changed inside the rectangle (a null QRect: everywhere)
@@ -76,16 +72,11 @@ class ImageDocument(QObject):
         self.image: np.ndarray = img
         self.path: Path | None = Path(path) if path is not None else None
         self.metadata: ImageMetadata | None = None  # what the file said (format, pixel spacing...)
-        self.fov: np.ndarray | None = None
+        self.state = DocumentState((img.shape[0], img.shape[1]))
         self.fov_outline: np.ndarray | None = None  # N×2 (x, y) polygon, for display
-        self.probability: np.ndarray | None = None
-        self.probability_u8: np.ndarray | None = None
-        self.mask: np.ndarray | None = None
-        self.prediction_info: PredictionInfo | None = None
+        self.probability_u8: np.ndarray | None = None  # the heat map's probability as 0..255
         self.reference: np.ndarray | None = None
         self.reference_path: Path | None = None
-        self.mask_source = MaskSource.MODEL
-        self._threshold = 0.5
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(UNDO_LIMIT)
 
@@ -109,120 +100,134 @@ class ImageDocument(QObject):
     def height(self) -> int:
         return int(self.image.shape[0])
 
+    # the vessel task's result --------------------------------------------------------------------
+    @property
+    def vessels(self) -> TaskResult:
+        return self.state.result(VESSELS)
+
+    @property
+    def prediction(self) -> Prediction | None:
+        return self.vessels.prediction
+
     @property
     def has_prediction(self) -> bool:
-        return self.probability is not None
+        return self.prediction is not None
+
+    @property
+    def probability(self) -> np.ndarray | None:
+        """The vessel probability map (H×W float32), None before a prediction."""
+        p = self.prediction
+        return None if p is None else p.probability("vessel")
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """The vessel task's label mask (uint8: 0 background, 1 vessel), edited in place."""
+        return self.vessels.mask
+
+    @property
+    def mask_source(self) -> str:
+        return self.vessels.source
 
     @property
     def threshold(self) -> float:
-        return self._threshold
+        return self.vessels.thresholds["vessel"]
 
+    @property
+    def fov(self) -> np.ndarray | None:
+        return self.state.fov
+
+    @property
+    def prediction_info(self) -> PredictionInfo | None:
+        """Model, device (display name) and seconds of the vessel prediction (None without one or when not said)."""
+        p = self.prediction
+        if p is None or "model" not in p.info:
+            return None
+        device = p.info.get("device_name", p.info.get("device", ""))
+        return PredictionInfo(str(p.info["model"]), str(device), float(p.info.get("seconds", 0.0)))
+
+    # predictions and thresholds ---------------------------------------------------------------
     def set_fov(self, fov: np.ndarray, outline: np.ndarray | None = None) -> None:
         """Adopt a FOV mask; ``outline`` (from gui.canvas.render.fov_outline) saves recomputing it here."""
-        f = np.asarray(fov, bool)
-        self._check_shape(f, "FOV mask")
-        self.fov = f
-        self.fov_outline = outline if outline is not None else fov_outline(f)
+        self.state.set_fov(fov)
+        self.fov_outline = outline if outline is not None else fov_outline(self.state.fov)
         self.fovChanged.emit()
 
-    def set_prediction(self, probability: np.ndarray, *, fov: np.ndarray | None = None,
-                       threshold: float | None = None, info: PredictionInfo | None = None,
-                       probability_u8: np.ndarray | None = None, outline: np.ndarray | None = None,
+    def set_prediction(self, prediction: Prediction, *, display: DisplayArrays | None = None,
                        keep_edits: bool = False) -> None:
-        """Adopt a probability map. ``threshold`` (the model's) is used only for the first prediction:
-        a threshold the user chose stays when the image is segmented again.
+        """Adopt a prediction (and its FOV). ``display``: the caches, when a worker computed them.
 
-        The first mask is set directly (there is nothing to go back to). When a mask exists already,
-        the new one is one undo step: ``probability >= threshold``, or with ``keep_edits`` the same
-        with the manual edits kept where they were made (see :meth:`edited_region`).
+        The model's thresholds count for the first prediction only; the first mask is set directly,
+        a later one is one undo step (with ``keep_edits``, hand edits kept where they were made).
         """
-        prob = np.asarray(probability, np.float32)
-        self._check_shape(prob, "probability map")
-        edited = self.edited_region() if keep_edits and self.mask is not None else None
-        if fov is not None:
-            self.set_fov(fov, outline)
-        first = self.probability is None
-        self.probability = prob
-        self.probability_u8 = probability_u8 if probability_u8 is not None else probability_to_u8(prob)
-        self.prediction_info = info
-        if first and threshold is not None:
-            self._threshold = _valid_threshold(threshold)
-            self.thresholdChanged.emit(self._threshold)
-        new_mask = prob >= self._threshold
-        if self.mask is None:
-            self.mask = new_mask
-            self._set_source(MaskSource.MODEL)
-        else:
-            if edited is not None:
-                new_mask = merge_manual_edits(new_mask, self.mask, edited)
-            text = "Apply new prediction, keep edits" if edited is not None else "Apply new prediction"
-            self._push_state_change(new_mask, MaskSource.MODEL, text)
+        self.state.check_shape(prediction.probabilities[0], "probability map")
+        shown = display if display is not None else display_arrays(prediction)
+        before = self.vessels.state if prediction.task.name == VESSELS else None
+        change = self.state.adopt(prediction, keep_edits)
+        self.fov_outline = shown.fov_outline
+        self.fovChanged.emit()
+        if prediction.task.name == VESSELS:
+            self.probability_u8 = shown.probability_u8
+        if before is not None:
+            self._announce_state(before)
+        if change is not None:
+            self.undo_stack.push(MaskStateCommand(self, change))
         self.predictionChanged.emit()
         self.maskChanged.emit(QRect())
 
     def set_threshold(self, threshold: float) -> None:
-        """Re-threshold the stored probability map (no network run), as an undoable step.
+        """Re-threshold the stored prediction (no network run) as an undoable step; one drag merges.
 
         Pixels edited by hand keep their values; a mask that is not the model's is left alone.
         """
-        t = _valid_threshold(threshold)
-        if t == self._threshold:
-            return
-        before = self.state
-        if self.probability is None or self.mask is None:
-            self._threshold = t
-            self.thresholdChanged.emit(t)
-            return
-        delta = None
-        if self.mask_source == MaskSource.MODEL:
-            new_mask = self.probability >= t
-            edited = manual_edit_region(self.probability >= self._threshold, self.mask)
-            if edited.any():
-                new_mask = merge_manual_edits(new_mask, self.mask, edited)
-            delta = replace_delta(self.mask, new_mask)
-        after = MaskState(t, self.mask_source)
-        self.undo_stack.push(MaskStateCommand(self, delta, before, after, f"Threshold {t:.3f}",
-                                              THRESHOLD_COMMAND_ID))
+        before = self.vessels.state
+        change = self.vessels.change_thresholds({"vessel": threshold})
+        if change is not None:
+            self.undo_stack.push(MaskStateCommand(self, change, THRESHOLD_COMMAND_ID))
+        else:
+            self._announce_state(before)
 
-    # mask state and editing ------------------------------------------------------------------
-    @property
-    def state(self) -> MaskState:
-        return MaskState(self._threshold, self.mask_source)
+    # the hooks the undo commands call ---------------------------------------------------------
+    def apply_change(self, change: MaskChange) -> None:
+        self._run(change, apply=True)
 
-    def restore_state(self, state: MaskState) -> None:
-        """Called by undo commands: put back the threshold and the mask's source."""
-        if state.threshold != self._threshold:
-            self._threshold = state.threshold
-            self.thresholdChanged.emit(state.threshold)
-        self._set_source(state.source)
+    def revert_change(self, change: MaskChange) -> None:
+        self._run(change, apply=False)
 
-    def _set_source(self, source: str) -> None:
-        if source != self.mask_source:
-            self.mask_source = source
-            self.sourceChanged.emit(source)
+    def mask_changed(self, rect: Box) -> None:
+        """Announce an in-place edit of ``mask`` inside ``rect`` = (y0, x0, y1, x1), half-open.
 
+        The hook the stroke and fill commands call (their MaskTarget protocol).
+        """
+        y0, x0, y1, x1 = (int(v) for v in rect)
+        self.maskChanged.emit(QRect(x0, y0, max(0, x1 - x0), max(0, y1 - y0)))
+
+    def _run(self, change: MaskChange, apply: bool) -> None:
+        before = self.vessels.state
+        (self.vessels.apply if apply else self.vessels.revert)(change)
+        self._announce_state(before)
+        if change.delta is not None:
+            self.mask_changed(change.delta.box)
+
+    def _announce_state(self, before: MaskState) -> None:
+        after = self.vessels.state
+        if after.thresholds != before.thresholds:
+            self.thresholdChanged.emit(self.threshold)
+        if after.source != before.source:
+            self.sourceChanged.emit(after.source)
+
+    # editing ------------------------------------------------------------------------------------
     def model_mask(self) -> np.ndarray | None:
-        """The mask the model gives at the current threshold (None before a prediction)."""
-        return None if self.probability is None else self.probability >= self._threshold
+        """The vessel labels the model gives at the current threshold (None before a prediction)."""
+        return self.vessels.model_mask()
 
     def edited_region(self) -> np.ndarray:
-        """Pixels the user decided by hand: where the mask differs from the model's (a mask that is
-        not the model's: its vessel pixels, so keeping edits adds them to a new prediction)."""
-        assert self.mask is not None
-        base = self.model_mask()
-        if self.mask_source != MaskSource.MODEL or base is None:
-            return self.mask.astype(bool, copy=True)
-        return manual_edit_region(base, self.mask)
+        """Pixels decided by hand (see core.edit.task_result.TaskResult.edited_region)."""
+        return self.vessels.edited_region()
 
     @property
     def has_manual_edits(self) -> bool:
-        """The mask holds work a new prediction would replace (compares whole masks: not per event)."""
-        if self.mask is None:
-            return False
-        if self.mask_source != MaskSource.MODEL:
-            return bool(self.mask.any()) or self.mask_source != MaskSource.EMPTY
-        base = self.model_mask()
-        return base is not None and not np.array_equal(base, self.mask)
+        """The mask holds work a new prediction would replace."""
+        return self.vessels.has_manual_edits
 
     @property
     def modified(self) -> bool:
@@ -231,85 +236,72 @@ class ImageDocument(QObject):
 
     def ensure_mask(self) -> np.ndarray:
         """The mask, creating an empty one (not an undo step) when there is none yet."""
-        if self.mask is None:
-            self.mask = np.zeros((self.height, self.width), bool)
-            self._set_source(MaskSource.EMPTY)
+        before = self.vessels.state
+        if self.vessels.ensure_mask(self.state.shape):
+            self._announce_state(before)
             self.maskChanged.emit(QRect())
+        assert self.mask is not None
         return self.mask
 
-    def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float, vessel: bool,
-              stroke_id: int) -> bool:
+    def paint(self, p0: Point, p1: Point, radius: float, vessel: bool, stroke_id: int) -> bool:
         """One brush (vessel) or eraser segment; segments with the same ``stroke_id`` are one undo step."""
-        mask = self.ensure_mask()
-        delta = paint_segment(mask, p0, p1, radius, vessel)
+        self.ensure_mask()
+        delta = self.vessels.paint(p0, p1, radius, VESSEL if vessel else BACKGROUND)
         if delta is None:
             return False
         self.undo_stack.push(StrokeCommand(self, delta, stroke_id, "Paint" if vessel else "Erase"))
         return True
 
-    def fill(self, points: list[tuple[float, float]], vessel: bool) -> bool:
+    def fill(self, points: list[Point], vessel: bool) -> bool:
         """Fill (vessel) or cut (background) the closed lasso ``points``."""
-        mask = self.ensure_mask()
-        delta = fill_polygon(mask, points, vessel)
+        self.ensure_mask()
+        delta = self.vessels.fill(points, VESSEL if vessel else BACKGROUND)
         if delta is None:
             return False
         self.undo_stack.push(FillCommand(self, delta, "Fill region" if vessel else "Cut region"))
         return True
 
     def replace_mask(self, new_mask: np.ndarray, source: str, text: str) -> bool:
-        """Replace the whole mask (load a file, clear, start from the model) as one undo step.
+        """Replace the whole mask (load a file, recover, start from the model) as one undo step.
 
-        Raises ValueError giving both sizes when ``new_mask`` has another size.
+        Non-zero is vessel. Raises ValueError giving both sizes when ``new_mask`` has another size.
         """
         m = np.asarray(new_mask)
-        self._check_shape(m, "mask")
+        self.state.check_shape(m, "mask")
         self.ensure_mask()
-        return self._push_state_change(m != 0, source, text)
+        return self._push(self.vessels.replace(m, source, text))
 
     def clear_mask(self) -> bool:
         """Start again from an empty mask (undoable)."""
-        return self.replace_mask(np.zeros((self.height, self.width), bool), MaskSource.EMPTY, "Clear mask")
+        self.ensure_mask()
+        return self._push(self.vessels.clear())
 
     def start_from_model(self) -> bool:
         """Replace the mask with the model's at the current threshold (undoable; needs a prediction)."""
-        base = self.model_mask()
-        if base is None:
+        if not self.has_prediction:
             raise ValueError(f"{self.name} has not been segmented yet: Segment (Ctrl+R) first")
-        return self.replace_mask(base, MaskSource.MODEL, "Start from the model's mask")
+        self.ensure_mask()
+        return self._push(self.vessels.start_from_model())
 
-    def _push_state_change(self, new_mask: np.ndarray, source: str, text: str) -> bool:
-        assert self.mask is not None
-        delta = replace_delta(self.mask, new_mask)
-        after = MaskState(self._threshold, source)
-        if delta is None and after == self.state:
+    def _push(self, change: MaskChange | None) -> bool:
+        if change is None:
             return False
-        self.undo_stack.push(MaskStateCommand(self, delta, self.state, after, text))
+        self.undo_stack.push(MaskStateCommand(self, change))
         return True
 
+    # reference and read-outs --------------------------------------------------------------------
     def set_reference(self, reference: np.ndarray | None, path: str | os.PathLike[str] | None = None) -> None:
         """A reference mask to compare with (None removes it); not part of the undo history."""
         if reference is not None:
             reference = np.asarray(reference) != 0
-            self._check_shape(reference, "reference mask")
+            self.state.check_shape(reference, "reference mask")
         self.reference = reference
         self.reference_path = Path(path) if path is not None and reference is not None else None
         self.referenceChanged.emit()
 
-    def mask_changed(self, rect: tuple[int, int, int, int]) -> None:
-        """Announce an in-place edit of ``mask`` inside ``rect`` = (y0, x0, y1, x1), half-open.
-
-        This is the hook the undo commands of gui.document.commands call (their MaskTarget protocol).
-        """
-        y0, x0, y1, x1 = (int(v) for v in rect)
-        self.maskChanged.emit(QRect(x0, y0, max(0, x1 - x0), max(0, y1 - y0)))
-
     def vessel_fraction(self) -> float | None:
-        """Fraction of FOV pixels marked as vessel (None before a prediction)."""
-        if self.mask is None:
-            return None
-        inside = self.fov if self.fov is not None else np.ones_like(self.mask)
-        n = int(np.count_nonzero(inside))
-        return float(np.count_nonzero(self.mask & inside)) / n if n else 0.0
+        """Fraction of FOV pixels marked as vessel (None without a mask)."""
+        return self.state.labelled_fraction(VESSELS)
 
     def describe_pixel(self, x: int, y: int) -> str:
         """'x, y  value  p=…' for the status bar; empty outside the image."""
@@ -320,17 +312,7 @@ class ImageDocument(QObject):
         text = f"x {x}, y {y}   value {value}"
         if self.probability is not None:
             text += f"   p {float(self.probability[y, x]):.3f}"
-            if self.mask is not None and self.mask[y, x]:
-                text += " (vessel)"
+            label = 0 if self.mask is None else int(self.mask[y, x])
+            if label:
+                text += f" ({self.vessels.task.classes[label]})"
         return text
-
-    def _check_shape(self, a: np.ndarray, what: str) -> None:
-        if a.shape != (self.height, self.width):
-            raise ValueError(f"{what} is {a.shape[1]}x{a.shape[0]} but the image is {self.width}x{self.height}")
-
-
-def _valid_threshold(t: float) -> float:
-    t = float(t)
-    if math.isnan(t) or not 0.0 <= t <= 1.0:
-        raise ValueError(f"threshold must be in [0, 1], got {t}")
-    return t

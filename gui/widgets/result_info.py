@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import SignalInstance
 
-from gui.document.document import ImageDocument, MaskSource
+from core.edit.task_result import MaskSource
+from gui.document.document import ImageDocument
 from gui.widgets.document_label import DocumentLabel
 
 _SOURCES = {MaskSource.EMPTY: "drawn by hand", MaskSource.FILE: "loaded from a file",

@@ -59,7 +59,7 @@ def export(image: str, out_dir: str, pause: str, file_index: str) -> None:
     from PySide6.QtWidgets import QApplication
 
     import gui.dialogs.prompts
-    from gui.document.document import MaskSource
+    from core.edit.task_result import MaskSource
     from gui.main_window import MainWindow
     from gui.settings import AppSettings
 
@@ -70,6 +70,7 @@ def export(image: str, out_dir: str, pause: str, file_index: str) -> None:
     if not Path(image).exists():
         large_image(Path(image))
     assert window.open_path(image)
+    window.autosave.idle_ms = 24 * 3600 * 1000  # the export runs in a job: keep the autosave from writing meanwhile
     window.document.replace_mask(large_mask(), MaskSource.EMPTY, "paint")
     target = int(file_index)
     count = [0]

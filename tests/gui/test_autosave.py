@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import gui.dialogs.prompts
+from core.edit.task_result import MaskSource
 from core.io.recovery import list_recoverable, load_autosave
-from gui.document.document import MaskSource
 from tests.gui.conftest import FakeService
 from tests.gui.test_editing import drag, segment_and_wait
 

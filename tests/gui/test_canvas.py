@@ -10,6 +10,7 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
 from gui.canvas.style import OverlayStyle
 from gui.canvas.view import ImageCanvas
 from gui.document.document import ImageDocument
+from tests.predictions import vessel_prediction
 
 
 @pytest.fixture
@@ -88,14 +89,55 @@ def test_mask_edit_repaints_only_the_touched_rectangle(canvas: ImageCanvas) -> N
     doc = canvas.document
     prob = np.zeros((doc.height, doc.width), np.float32)
     prob[:, :1000] = 0.9  # left half vessel
-    doc.set_prediction(prob, threshold=0.5)
+    doc.set_prediction(vessel_prediction(prob, 0.5))
     layer = canvas.mask_layer
     assert layer.image.pixelColor(10, 10).alpha() > 0 and layer.image.pixelColor(1500, 10).alpha() == 0
 
-    doc.mask[100:110, 1500:1520] = True  # an in-place edit, as a brush stroke makes it
-    doc.mask[500, 10] = False  # outside the announced rectangle: must not be repainted
+    doc.mask[100:110, 1500:1520] = 1  # an in-place edit, as a brush stroke makes it
+    doc.mask[500, 10] = 0  # outside the announced rectangle: must not be repainted
     doc.mask_changed((100, 1500, 110, 1520))
 
     assert layer.image.pixelColor(1510, 105).alpha() > 0
     assert layer.image.pixelColor(1510, 111).alpha() == 0
     assert layer.image.pixelColor(10, 500).alpha() > 0  # proves the layer was not rebuilt
+
+
+def test_the_canvas_draws_the_registered_layers_bottom_to_top(canvas: ImageCanvas) -> None:
+    from gui.canvas.layers import LAYERS
+
+    assert [type(layer) for layer in canvas.layers] == list(LAYERS)
+    assert [layer.name for layer in canvas.layers] == ["image", "heat", "vessels", "fov"]
+    zs = [layer.item.zValue() for layer in canvas.layers]
+    assert zs == sorted(zs) and canvas.layer("image").shown()
+    with pytest.raises(KeyError, match="vessels"):
+        canvas.layer("disc")
+
+
+def test_a_style_change_redraws_only_the_layers_that_use_it(canvas: ImageCanvas) -> None:
+    doc = canvas.document
+    prob = np.zeros((doc.height, doc.width), np.float32)
+    prob[:, :1000] = 0.9
+    doc.set_prediction(vessel_prediction(prob, 0.5))
+    canvas.overlay_style.update(show_heat=True)
+    heat = canvas.layer("heat").item.image.cacheKey()
+    vessels = canvas.mask_layer.image.cacheKey()
+    canvas.overlay_style.update(mask_color="#ff0000")
+    assert canvas.layer("heat").item.image.cacheKey() == heat  # not redrawn
+    assert canvas.mask_layer.image.cacheKey() != vessels
+    vessel = canvas.mask_layer.image.pixelColor(10, 10)
+    assert vessel.red() > 0 and vessel.green() == 0
+    canvas.overlay_style.update(show_fov=False, show_mask=False)
+    assert not canvas.mask_layer_visible() and not canvas.fov_layer_visible() and canvas.heat_layer_visible()
+
+
+def test_a_new_document_rebinds_every_layer(canvas: ImageCanvas, qtbot) -> None:  # noqa: ANN001
+    first = canvas.document
+    first.set_prediction(vessel_prediction(np.full((first.height, first.width), 0.9, np.float32)))
+    assert canvas.mask_layer_visible()
+    second = ImageDocument(np.zeros((50, 60), np.uint8))
+    canvas.set_document(second)
+    assert not canvas.mask_layer_visible() and not canvas.heat_layer_visible()
+    first.clear_mask()  # the old document no longer reaches the canvas
+    assert not canvas.mask_layer_visible()
+    second.ensure_mask()
+    assert canvas.mask_layer.image.width() == 60

@@ -23,7 +23,7 @@ class FakeDocument:
 
 @pytest.fixture
 def doc() -> FakeDocument:
-    return FakeDocument(np.random.default_rng(0).random((80, 120)) < 0.1)
+    return FakeDocument((np.random.default_rng(0).random((80, 120)) < 0.1).astype(np.uint8))  # a label mask
 
 
 @pytest.fixture

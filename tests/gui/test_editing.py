@@ -11,9 +11,9 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 
 import gui.dialogs.prompts
+from core.edit.task_result import MaskSource
 from core.io.images import write_image
 from gui.canvas.tools import Tool
-from gui.document.document import MaskSource
 from tests.gui.conftest import FakeService
 
 SEGMENT_TIMEOUT = 60_000
@@ -196,8 +196,7 @@ def test_keep_edits_merges_a_different_prediction(qtbot, window, monkeypatch) ->
     window.editing.tool_actions[Tool.ERASER].trigger()
     drag(window.canvas, [(100, 90), (104, 90)])  # background by hand
     window.threshold.slider.setValue(200)
-    service = window.controller.worker.service
-    service._segmenter.predict = lambda image, fov=None, **_: np.full(image.shape[:2], 0.9, np.float32)
+    window.service.predictors[-1].probability = lambda h, w: np.full((h, w), 0.9, np.float32)
 
     segment_and_wait(qtbot, window)
 
@@ -243,7 +242,7 @@ def test_drawing_on_an_unsegmented_image_starts_an_empty_mask(make_window, image
     doc = window.document
     assert doc.mask is None
     drag(window.canvas, [(20, 20), (30, 20)])
-    assert doc.mask is not None and doc.mask.shape == (96, 112) and doc.mask.dtype == bool
+    assert doc.mask is not None and doc.mask.shape == (96, 112) and doc.mask.dtype == np.uint8
     assert doc.mask[20, 25] and doc.mask.sum() < 400  # a 12 px brush, 10 px long
     assert doc.mask_source == MaskSource.EMPTY
     window.editing.act_undo.trigger()

@@ -1,0 +1,83 @@
+"""A task's label mask, each label value coloured through a colour table.
+
+A brush stroke repaints only its dirty rectangle (the layer keeps its own ARGB image), so painting
+stays fluid on 3504×2336 images; a null rectangle (new prediction, threshold) rebuilds the layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import numpy as np
+from PySide6.QtCore import QRect
+
+from core.predict.tasks import VESSEL
+from gui.canvas.image_layer import ImageLayer
+from gui.canvas.layers.base import Connection, LayerAdapter
+from gui.canvas.render import labels_color_table, labels_to_qimage
+from gui.canvas.style import OverlayValues
+from gui.document.document import ImageDocument
+
+
+class LabelsAdapter(LayerAdapter):
+    """The label mask of ``task``; subclasses say which labels get which colour in :meth:`style_look`."""
+
+    task: str = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._item = ImageLayer()
+        self._table: list[int] = [0] * 256
+
+    @property
+    def item(self) -> ImageLayer:
+        return self._item
+
+    def connections(self, document: ImageDocument) -> list[Connection]:
+        return [(document.maskChanged, self.refresh)]
+
+    def style_look(self, values: OverlayValues) -> Hashable:
+        """(shown, ((label, colour name), ...), opacity)."""
+        raise NotImplementedError
+
+    def apply(self, values: OverlayValues) -> None:
+        look = self.style_look(values)
+        if look != self.look:
+            show, colors, opacity = look
+            self._table = labels_color_table(dict(colors), opacity)
+        super().apply(values)
+
+    def _labels(self) -> np.ndarray | None:
+        d = self.document
+        if d is None or self.task not in d.state.results:
+            return None
+        return d.state.results[self.task].mask
+
+    def refresh(self, rect: QRect | None = None) -> None:
+        labels = self._labels()
+        shown = bool(self.look and self.look[0])
+        if labels is None or not shown:
+            self._item.setVisible(False)
+            self._item.set_image(None)
+            return
+        if rect is None or rect.isNull() or self._item.is_empty():
+            self._item.set_image(labels_to_qimage(labels, self._table))
+            self._item.setVisible(True)
+            return
+        r = rect.intersected(QRect(0, 0, labels.shape[1], labels.shape[0]))
+        if not r.isEmpty():
+            patch = labels[r.top():r.bottom() + 1, r.left():r.right() + 1]
+            self._item.update_region(labels_to_qimage(patch, self._table), r.left(), r.top())
+
+    def shown(self) -> bool:
+        return self._item.isVisible() and not self._item.is_empty()
+
+
+class VesselLabelsAdapter(LabelsAdapter):
+    """The vessel mask, in the mask colour."""
+
+    name = "vessels"
+    task = "vessels"
+
+    def style_look(self, values: OverlayValues) -> Hashable:
+        return values.show_mask, ((VESSEL, values.mask_color),), values.mask_opacity
