@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QColor, QImage
 
-from gui.canvas.render import fov_outline, heat_color_table, heat_to_qimage, image_to_qimage, mask_to_qimage
+from gui.canvas.render import (
+    fov_outline,
+    heat_color_table,
+    heat_to_qimage,
+    image_to_qimage,
+    labels_color_table,
+    labels_to_qimage,
+    mask_to_qimage,
+)
 
 
 @pytest.mark.parametrize(("array", "fmt"), [
@@ -34,6 +42,14 @@ def test_mask_colour_and_opacity() -> None:
     assert img.pixelColor(0, 0).alpha() == 0
     c = img.pixelColor(2, 1)
     assert (c.red(), c.green(), c.blue()) == (255, 0, 0) and c.alpha() in (127, 128)
+
+
+def test_label_values_index_the_colour_table() -> None:
+    labels = np.array([[0, 1, 2, 3]], np.uint8)
+    table = labels_color_table({1: QColor("#ff0000"), 2: QColor("#0000ff")}, 1.0)
+    img = labels_to_qimage(labels, table)
+    assert len(table) == 256 and img.pixelColor(0, 0).alpha() == 0 and img.pixelColor(3, 0).alpha() == 0
+    assert img.pixelColor(1, 0).red() == 255 and img.pixelColor(2, 0).blue() == 255
 
 
 def test_heat_map_is_transparent_at_zero_and_opaque_at_one() -> None:
