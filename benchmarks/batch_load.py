@@ -1,4 +1,4 @@
-"""Batch load: 500 small synthetic images and 10 of 3504×2336 in ONE segment_files run.
+"""Batch load: 500 small synthetic images and 10 of 3504×2336 in ONE batch run (plan + run_batch).
 
 Reports peak RSS (getrusage of this process; the inputs are made in a child process so their
 generation does not count) and RSS along the run, checks that nothing was skipped silently
@@ -54,10 +54,11 @@ def tiny_model(path: Path) -> Path:
 
     from core.ml.checkpoint import model_checkpoint, save_checkpoint
     from core.ml.model import UNet
+    from core.ml.preprocessing import Preprocessing
 
     torch.manual_seed(0)
-    ckpt = model_checkpoint(UNet(base_c=4).eval(), {"mean": [0.5, 0.3, 0.2], "std": [0.2, 0.1, 0.1], "channels": "RGB"},
-                            threshold=0.5, trained_on="nothing (random benchmark weights)")
+    ckpt = model_checkpoint(UNet(base_c=4).eval(), Preprocessing((0.5, 0.3, 0.2), (0.2, 0.1, 0.1)),
+                            thresholds={"vessel": 0.5}, trained_on="nothing (random benchmark weights)")
     return save_checkpoint(ckpt, path)
 
 
@@ -112,7 +113,7 @@ def main() -> int:
 
         from PIL import Image
 
-        from core.batch import segment_files
+        from core.batch import plan, run_batch
         from core.ml.inference import Segmenter
         from core.resources import default_model_path
 
@@ -132,8 +133,8 @@ def main() -> int:
         sampler = RssSampler()
         sampler.start()
         t1 = time.perf_counter()
-        summary = segment_files(segmenter, [inputs], out, save_prob=True,
-                                report=lambda done, total, line: rss_by_file.append(rss_mb()))
+        summary = run_batch(plan([inputs], out, save_prob=True, overwrite=False), segmenter,
+                            progress=lambda done, total, line: rss_by_file.append(rss_mb()))
         seconds = time.perf_counter() - t1
         sampler.stop.set()
         sampler.join()
@@ -157,7 +158,7 @@ def main() -> int:
                     if img.size != size:
                         problems.append(f"{p.name} is {img.size}, input is {size}")
 
-        # identical to one by one (a fresh Segmenter, one segment_files call per file)
+        # identical to one by one (a fresh Segmenter, one batch per file)
         rng = np.random.default_rng(1)
         large = [f for f in files if "_large_" in f.name]
         small = [f for f in files if "_small_" in f.name]
@@ -167,7 +168,7 @@ def main() -> int:
         fresh = Segmenter(model_path, device="cpu")
         mismatched = []
         for f in sample:
-            segment_files(fresh, [f], single, save_prob=True, overwrite=True)
+            run_batch(plan([f], single, save_prob=True, overwrite=True), fresh)
             for kind in ("mask", "prob"):
                 a = np.asarray(Image.open(out / f"{f.stem}_{kind}.png"))
                 b = np.asarray(Image.open(single / f"{f.stem}_{kind}.png"))
