@@ -1,9 +1,10 @@
-"""MainWindow: composition of canvas, controls, menus and status bar around the inference controller.
+"""MainWindow: composition of canvas, controls, menus and status bar around the job runner.
 
-The window holds no model logic: documents (gui.document.document) hold the data, the controller (gui.jobs.inference)
-runs inference in its thread, widgets show one concern each. Editing (gui.actions.editing), export and the
-unsaved-edits question (gui.actions.export), autosave (gui.document.autosave) and the batch dialog
-(gui.dialogs.batch) live in their own modules; this file only wires them together.
+The window holds no model logic: documents (gui.document.document) hold the data, the job runner
+(gui.jobs.runner) runs segmentation, device probing, model checks and exports in its thread, widgets show
+one concern each. Editing (gui.actions.editing), export and the unsaved-edits question (gui.actions.export),
+autosave (gui.document.autosave) and the batch dialog (gui.dialogs.batch) live in their own modules; this
+file only wires them together.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import ImageReadError
 from core.io.images import READABLE_SUFFIXES, is_image_file
+from core.predict.service import PredictionService, SegmentRequest
 from core.resources import default_model_path
 from gui.actions.device_choice import DeviceChoice
 from gui.actions.editing import EditingUi
@@ -37,10 +39,11 @@ from gui.canvas.view import ImageCanvas
 from gui.dialogs.batch import BatchDialog
 from gui.dialogs.messages import format_card, open_message
 from gui.document.autosave import Autosaver, offer_recovery
-from gui.document.document import ImageDocument, PredictionInfo
+from gui.document.display import DisplayArrays
+from gui.document.document import ImageDocument
 from gui.document.session import ImageSession
-from gui.jobs.inference import InferenceController
-from gui.jobs.inference_service import InferenceService, SegmentResult
+from gui.jobs.runner import JobRunner
+from gui.jobs.segment import SegmentResult, segment_job
 from gui.settings import AppSettings
 from gui.widgets.overlay_controls import OverlayControls
 from gui.widgets.result_info import ResultInfo
@@ -59,7 +62,7 @@ class MainWindow(QMainWindow):
     modelChanged = Signal(str)
     devicesKnown = Signal(object)
 
-    def __init__(self, settings: AppSettings | None = None, service: InferenceService | None = None,
+    def __init__(self, settings: AppSettings | None = None, service: PredictionService | None = None,
                  model_path: str | None = None, device: str | None = None, headless: bool = False,
                  autosave_dir: str | os.PathLike[str] | None = None) -> None:
         super().__init__()
@@ -67,13 +70,18 @@ class MainWindow(QMainWindow):
         # headless (--screenshot runs): errors on stderr instead of dialogs, and no modal questions
         self.headless = headless
         self.last_error = ""
-        self._pending: dict[int, ImageDocument] = {}
+        self._pending: dict[int, ImageDocument] = {}  # segmentation request -> the document it is for
+        self._probe: int | None = None
 
         self.overlay_style = OverlayStyle(self)
         self.overlay_style.restore(self.settings.overlay())
         self.session = ImageSession(self)
-        self.controller = InferenceController(service, self)
-        self.models = ModelChoice(self.controller, self.settings, model_path, self)
+        #: model cache and GPU fallback; used in the job runner's thread only (the batch gets its factory)
+        self.service = service or PredictionService()
+        self.jobs = JobRunner("jobs", self)
+        #: file writing has a thread of its own: an export never waits behind a segmentation
+        self.io_jobs = JobRunner("io", self)
+        self.models = ModelChoice(self.jobs, self.service, self.settings, model_path, self)
         self.devices_choice = DeviceChoice(self.settings, device or self.settings.device, self)
         self.canvas = ImageCanvas(self.overlay_style, self)
         self.setCentralWidget(self.canvas)
@@ -81,7 +89,8 @@ class MainWindow(QMainWindow):
         self.canvas.set_tools(self.editing.tools)
         if self.settings.brush_size > 0:
             self.editing.tools.set_size(self.settings.brush_size)
-        self.exporter = Exporter(self, self.settings, self.overlay_style, lambda: self.models.path, self.report_error)
+        self.exporter = Exporter(self, self.io_jobs, self.settings, self.overlay_style, lambda: self.models.path,
+                                 self.report_error)
         self.autosave = Autosaver(autosave_dir, parent=self)
         self.batch_dialog: BatchDialog | None = None
         self.threshold = ThresholdControl()
@@ -204,14 +213,13 @@ class MainWindow(QMainWindow):
         tb.addActions([self.act_fit, self.act_100])
 
     def _connect(self) -> None:
-        c = self.controller
-        c.progress.connect(lambda _rid, done, total: self.status.set_progress(done, total))
-        c.finished.connect(self._on_segmented)
-        c.failed.connect(self._on_segment_failed)
-        c.cancelled.connect(self._on_segment_cancelled)
-        c.notice.connect(self._on_notice)
-        c.busyChanged.connect(self._on_busy)
-        c.devicesFound.connect(self._on_devices)
+        jobs = self.jobs
+        jobs.progress.connect(self._on_progress)
+        jobs.finished.connect(self._on_job_finished)
+        jobs.failed.connect(self._on_job_failed)
+        jobs.cancelled.connect(self._on_segment_cancelled)
+        jobs.notice.connect(self._on_notice)
+        jobs.busyChanged.connect(lambda kind, busy: kind == "segment" and self._on_busy(busy))
         self.devices_choice.textChanged.connect(self.status.show_device)
         self.models.changed.connect(self.modelChanged)
         self.models.cardReady.connect(self._show_card)
@@ -235,7 +243,7 @@ class MainWindow(QMainWindow):
         if not self._shown_once:
             self._shown_once = True
             # torch is imported (in the worker) only once the window has been painted
-            QTimer.singleShot(PROBE_DELAY_MS, self.controller.probe_devices)
+            QTimer.singleShot(PROBE_DELAY_MS, self.probe_devices)
             if not self.headless:
                 QTimer.singleShot(0, self.offer_recovery)
 
@@ -326,7 +334,7 @@ class MainWindow(QMainWindow):
         self.editing.set_document(doc)
         self.act_prev.setEnabled(self.session.can_step_back)
         self.act_next.setEnabled(self.session.can_step_forward)
-        self._on_busy(self.controller.busy)
+        self._on_busy(self.segmenting)
         if doc is not None:
             self.canvas.setFocus()  # Space-drag panning and the wheel work straight away
 
@@ -345,15 +353,20 @@ class MainWindow(QMainWindow):
             self._fail_now(f"No model to segment with: the default model {default_model_path()} is missing.\n"
                            "Load a checkpoint with Model > Load Checkpoint…")
             return None
-        rid = self.controller.segment(doc.image, doc.fov, self.models.path, self.devices_choice.name)
+        request = SegmentRequest(doc.image.copy(), None if doc.fov is None else doc.fov.copy(), self.models.path,
+                                 self.devices_choice.name)
+        rid = self.jobs.submit(segment_job(self.service, request), kind="segment")
         self._pending = {rid: doc}
         self.status.start_progress("preparing…")  # the first run also imports torch and loads the model
         self.statusBar().showMessage(f"Segmenting {doc.name}…")
         return rid
 
+    @property
+    def segmenting(self) -> bool:
+        return self.jobs.busy("segment")
+
     def cancel_segmentation(self) -> None:
-        if self.controller.busy:
-            self.controller.cancel()
+        self.jobs.cancel_kind("segment")
 
     def _on_busy(self, busy: bool) -> None:
         self.act_segment.setEnabled(not busy and self.document is not None)
@@ -361,22 +374,35 @@ class MainWindow(QMainWindow):
         if not busy:
             self.status.stop_progress()
 
-    def _on_segmented(self, result: SegmentResult) -> None:
-        doc = self._pending.pop(result.request_id, None)
-        if doc is None:
-            return
+    def _on_progress(self, rid: int, done: int, total: int) -> None:
+        if rid in self._pending:
+            self.status.set_progress(done, total)
+
+    def _on_job_finished(self, rid: int, result: object) -> None:
+        if rid in self._pending:
+            self._on_segmented(rid, result)  # type: ignore[arg-type]
+        elif rid == self._probe:
+            self._on_devices(result)  # type: ignore[arg-type]
+
+    def _on_job_failed(self, rid: int, message: str) -> None:
+        if rid in self._pending:
+            self._on_segment_failed(rid, message)
+        elif rid == self._probe:  # no torch, a broken driver: the CPU still works
+            self._on_devices({"cpu": "CPU"})
+
+    def _on_segmented(self, rid: int, result: SegmentResult) -> None:
+        doc = self._pending.pop(rid)
         choice = self.editing.rerun_choice(doc, ask=not self.headless)
         if choice == "cancel":
             self.statusBar().showMessage(f"New prediction for {doc.name} not applied: the edited mask stays", 10000)
             self.segmentFinished.emit(True, "not applied: the edited mask stays")
             return
-        info = PredictionInfo(result.model_name, result.device_name, result.seconds)
-        doc.set_prediction(result.probability, fov=result.fov, threshold=result.threshold, info=info,
-                           probability_u8=result.probability_u8, outline=result.fov_outline,
+        p = result.prediction
+        model, device_name, seconds = p.info["model"], p.info["device_name"], p.info["seconds"]
+        doc.set_prediction(p, display=DisplayArrays(result.probability_u8, result.fov_outline),
                            keep_edits=choice == "keep")
-        self.devices_choice.note_used(result.device_name)
-        self.statusBar().showMessage(
-            f"Segmented {doc.name} in {result.seconds:.1f} s on {result.device_name} with {result.model_name}", 10000)
+        self.devices_choice.note_used(device_name)
+        self.statusBar().showMessage(f"Segmented {doc.name} in {seconds:.1f} s on {device_name} with {model}", 10000)
         self.segmentFinished.emit(True, "")
 
     def _on_segment_failed(self, rid: int, message: str) -> None:
@@ -389,17 +415,26 @@ class MainWindow(QMainWindow):
         self.segmentFinished.emit(False, message)
 
     def _on_segment_cancelled(self, rid: int) -> None:
-        self._pending.pop(rid, None)
+        if self._pending.pop(rid, None) is None:
+            return
         self.statusBar().showMessage("Segmentation cancelled", 5000)
         self.segmentFinished.emit(False, "cancelled")
 
-    def _on_notice(self, _rid: int, text: str) -> None:
+    def _on_notice(self, rid: int, text: str) -> None:
         """The GPU failed and the worker moved to the CPU: say so, and stay on the CPU for this session."""
+        if rid not in self._pending:
+            return
         self.devices_choice.select("cpu", remember=False)
         self.report_error("GPU failed: using the CPU", text, QMessageBox.Icon.Information)
 
     # devices and model ------------------------------------------------------------------------------
+    def probe_devices(self) -> int:
+        """Find the usable devices in the worker (imports torch); the Device menu follows."""
+        self._probe = self.jobs.submit(lambda _progress, _cancel: self.service.available_devices(), kind="probe")
+        return self._probe
+
     def _on_devices(self, found: dict[str, str]) -> None:
+        self._probe = None
         message = self.devices_choice.set_available(found)
         if message:
             self.statusBar().showMessage(message, 8000)
@@ -479,10 +514,9 @@ class MainWindow(QMainWindow):
 
     def show_batch(self) -> BatchDialog:
         if self.batch_dialog is None:
-            service = self.controller.worker.service
             doc = self.document
             threshold = doc.threshold if doc is not None and doc.has_prediction else None
-            self.batch_dialog = BatchDialog(service.new_segmenter, self.settings, lambda: self.models.path,
+            self.batch_dialog = BatchDialog(self.service.new_predictor, self.settings, lambda: self.models.path,
                                             lambda: self.devices_choice.name, threshold, self)
         self.batch_dialog.show()
         self.batch_dialog.raise_()
@@ -512,17 +546,18 @@ class MainWindow(QMainWindow):
 
     # closing ------------------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Cancel inference and batch, wait for their threads (idempotent)."""
+        """Cancel the jobs and the batch, wait for their threads (idempotent)."""
         if self.batch_dialog is not None:
             self.batch_dialog.shutdown()
-        self.controller.shutdown()
+        self.jobs.shutdown()
+        self.io_jobs.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if not self.headless and not self.exporter.resolve_unsaved(self.session.documents, revert=False):
             event.ignore()
             return
         self.autosave.flush()  # whatever is still unsaved stays recoverable
-        if self.controller.busy:
+        if self.segmenting:
             self.statusBar().showMessage("Stopping the segmentation…")
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_overlay(self.overlay_style.to_strings())

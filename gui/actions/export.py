@@ -3,14 +3,16 @@
 Export writes ``<stem>_mask.png``, ``_prob.png`` (when segmented), ``_overlay.png`` (as seen: the
 mask colour and opacity of the overlay) and ``_info.json`` into a folder the user picks, through
 core.io.export.export_all: atomic writes, one overwrite question for all existing files, a clear message
-for a missing or read-only folder. A successful export marks the document's undo stack clean, which
-clears the window's modified marker.
+for a missing or read-only folder. The files are written in the job runner's thread (about a second for a
+3504×2336 image) while the window keeps painting; the overwrite question stays on the GUI thread. A
+successful export marks the document's undo stack clean, which clears the window's modified marker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QCursor
@@ -22,6 +24,7 @@ from core.resources import default_model_path
 from gui.canvas.style import OverlayStyle
 from gui.dialogs import prompts
 from gui.document.document import ImageDocument
+from gui.jobs.runner import JobRunner
 from gui.settings import AppSettings
 
 Report = Callable[[str, str], None]
@@ -38,10 +41,15 @@ class Exporter(QObject):
     exported = Signal(object, object)  # ImageDocument, list[Path] written
     discarded = Signal(object)  # ImageDocument whose unsaved edits the user discarded
 
-    def __init__(self, parent: QWidget, settings: AppSettings, style: OverlayStyle,
+    def __init__(self, parent: QWidget, jobs: JobRunner, settings: AppSettings, style: OverlayStyle,
                  model_path: Callable[[], str | None], report: Report) -> None:
         super().__init__(parent)
         self.parent_widget = parent
+        self._jobs = jobs
+        self._waiting: set[int] = set()
+        self._outcomes: dict[int, tuple[bool, Any]] = {}
+        jobs.finished.connect(lambda rid, written: self._note(rid, True, written))
+        jobs.failed.connect(lambda rid, message: self._note(rid, False, message))
         self.settings = settings
         self.overlay_style = style
         self._model_path = model_path
@@ -62,23 +70,49 @@ class Exporter(QObject):
         self.settings.export_dir = folder
         stem = doc.path.stem if doc.path is not None else "untitled"
         color = self.overlay_style.mask_qcolor
-        args = dict(mask=doc.mask, probability=doc.probability, image=doc.image, info=self._info(doc),
-                    color=(color.red(), color.green(), color.blue()),
+        probability = doc.probability
+        args = dict(mask=doc.mask.copy(), probability=None if probability is None else probability.copy(),
+                    image=doc.image, info=self._info(doc), color=(color.red(), color.green(), color.blue()),
                     opacity=self.overlay_style.values.mask_opacity)
         paths = default_export_paths(folder, stem)
-        try:
-            try:
-                written = _busy(lambda: export_all(paths, overwrite=False, **args))
-            except ExportExistsError as exc:
-                if not prompts.ask_overwrite(self.parent_widget, exc.paths):
-                    return False
-                written = _busy(lambda: export_all(paths, overwrite=True, **args))
-        except (ImageWriteError, OSError, ValueError) as exc:
-            self._report("Cannot export", str(exc))
+        written = self._write(lambda: export_all(paths, overwrite=False, **args))
+        if isinstance(written, ExportExistsError):
+            if not prompts.ask_overwrite(self.parent_widget, written.paths):
+                return False
+            written = self._write(lambda: export_all(paths, overwrite=True, **args))
+        if isinstance(written, BaseException):
+            self._report("Cannot export", str(written))
             return False
+        # no edit can have happened meanwhile (the wait takes no input): clean matches the exported pixels
         doc.undo_stack.setClean()
         self.exported.emit(doc, written)
         return True
+
+    def _write(self, work: Callable[[], list[Path]]) -> list[Path] | BaseException:
+        """Run ``work`` in the worker under a wait cursor and wait for it: the files written, or the
+        expected error (ExportExistsError, ImageWriteError, OSError, ValueError) to handle here."""
+
+        def job(_progress: object, _cancel: object) -> list[Path] | BaseException:
+            try:
+                return work()
+            except (ImageWriteError, OSError, ValueError) as exc:  # ExportExistsError is an ImageWriteError
+                return exc
+
+        QApplication.setOverrideCursor(QCursor(Qt.CursorShape.WaitCursor))
+        try:
+            rid = self._jobs.submit(job, kind="export")
+            self._waiting.add(rid)
+            self._jobs.wait(rid)
+        finally:
+            QApplication.restoreOverrideCursor()
+        self._waiting.discard(rid)
+        ok, outcome = self._outcomes.pop(rid, (False, "the export did not finish"))
+        return outcome if ok else ImageWriteError(f"cannot export: {outcome}")
+
+    def _note(self, rid: int, ok: bool, outcome: Any) -> None:
+        """Keep the outcome of the export being waited for (the runner's other jobs are not ours)."""
+        if rid in self._waiting:
+            self._outcomes[rid] = (ok, outcome)
 
     def _info(self, doc: ImageDocument) -> object:
         info = doc.prediction_info
@@ -108,14 +142,6 @@ class Exporter(QObject):
         return bool(folder) and all(self.export(d, folder) for d in modified)
 
 
-def _busy(work: Callable[[], list[Path]]) -> list[Path]:
-    """Run ``work`` under a wait cursor. Export stays on the GUI thread on purpose: it takes about a
-    second for a 3504×2336 image, and marking the stack clean must match the exported pixels."""
-    QApplication.setOverrideCursor(QCursor(Qt.CursorShape.WaitCursor))
-    try:
-        return work()
-    finally:
-        QApplication.restoreOverrideCursor()
 
 
 def written_summary(paths: Sequence[Path]) -> str:

@@ -11,8 +11,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from gui.jobs.inference import InferenceController
-from gui.jobs.inference_service import model_display_name
+from core.predict.service import PredictionService, model_display_name
+from gui.jobs.runner import JobRunner
 from gui.settings import AppSettings
 
 
@@ -22,10 +22,11 @@ class ModelChoice(QObject):
     failed = Signal(str, str)  # title, message
     message = Signal(str)  # status-bar text
 
-    def __init__(self, controller: InferenceController, settings: AppSettings, path: str | None,
+    def __init__(self, jobs: JobRunner, service: PredictionService, settings: AppSettings, path: str | None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.controller = controller
+        self._jobs = jobs
+        self._service = service
         self.settings = settings
         remembered = settings.model_path
         if not path and remembered and not Path(remembered).is_file():
@@ -33,8 +34,9 @@ class ModelChoice(QObject):
         self.path: str | None = path or remembered or None
         self._requests: dict[int, tuple[str, str | None]] = {}
         self._cards: dict[str | None, dict[str, Any]] = {}
-        controller.modelChecked.connect(self._on_checked)
-        controller.modelFailed.connect(self._on_failed)
+        jobs.finished.connect(self._on_checked)
+        jobs.failed.connect(self._on_failed)
+        jobs.cancelled.connect(lambda rid: self._requests.pop(rid, None))  # superseded by a newer check
 
     @property
     def name(self) -> str:
@@ -42,8 +44,7 @@ class ModelChoice(QObject):
 
     def load(self, path: str) -> int:
         """Validate ``path`` in the worker; it becomes current only if valid."""
-        rid = self.controller.check_model(path)
-        self._requests[rid] = ("load", path)
+        rid = self._check(path, "load")
         self.message.emit(f"Checking {Path(path).name}…")
         return rid
 
@@ -58,8 +59,14 @@ class ModelChoice(QObject):
         if card is not None:
             self.cardReady.emit(card)
             return
-        rid = self.controller.check_model(self.path)
-        self._requests[rid] = ("show", self.path)
+        self._check(self.path, "show")
+
+    def _check(self, path: str | None, purpose: str) -> int:
+        """Validate ``path`` in the worker (the newest check of a purpose wins); returns the request id."""
+        service = self._service
+        rid = self._jobs.submit(lambda _progress, _cancel: service.model_card(path), kind=f"model-{purpose}")
+        self._requests[rid] = (purpose, path)
+        return rid
 
     def _on_checked(self, rid: int, card: dict[str, Any]) -> None:
         purpose, path = self._requests.pop(rid, ("", None))

@@ -1,20 +1,18 @@
 """Batch dialog: segment a whole folder in a worker thread with progress, cancel and a list of failures.
 
-The worker runs core.batch.segment_files (the same code as ``retinaseg segment DIR -o OUT``) in its own
-QThread with its own segmenter, and talks to the dialog only through signals. Cancel is cooperative
-(checked between files); files already written are kept. Per-file errors are listed at the end.
+The job runs core.batch (the same code as ``retinaseg segment DIR -o OUT``) in the dialog's own job runner
+(a batch must not hold up the window's segmentations) with a predictor of its own, and talks to the
+dialog only through the runner's signals. Cancel is cooperative (checked between files); files already
+written are kept. Per-file errors are listed at the end.
 """
 
 from __future__ import annotations
 
-import threading
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -33,13 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.batch import BatchSummary, segment_files
-from core.errors import error_message
-from gui.gc_guard import collect_on_gui_thread
+from core.batch import BatchSummary, plan, run_batch
+from core.predict.prediction import Predictor
+from gui.jobs.runner import Job, JobProgress, JobRunner
 from gui.settings import AppSettings
 
-#: (model path or None for the default model, device name) -> a Segmenter-like object (predict, threshold)
-SegmenterFactory = Callable[[str | None, str], Any]
+#: (model path or None for the default model, device name) -> a predictor of the batch's own
+PredictorFactory = Callable[[str | None, str], Predictor]
 
 
 @dataclass(frozen=True)
@@ -53,30 +51,20 @@ class BatchRequest:
     device: str
 
 
-class BatchWorker(QObject):
-    """Runs one batch at a time in its thread; ends with exactly one ``finished`` or ``failed``."""
+def batch_job(factory: PredictorFactory, request: BatchRequest) -> Job:
+    """A job segmenting a folder; each file's line ("" or "FAILED …") becomes a notice."""
 
-    progress = Signal(int, int, str)  # done, total, line ("" or "FAILED …")
-    finished = Signal(object)  # BatchSummary
-    failed = Signal(str)
+    def run(progress: JobProgress, should_cancel: Callable[[], bool]) -> BatchSummary:
+        def report(done: int, total: int, line: str) -> None:
+            progress(done, total)
+            if line:
+                progress.notice(line)
 
-    def __init__(self, factory: SegmenterFactory) -> None:
-        super().__init__()
-        self.factory = factory
+        predictor = factory(request.model_path, request.device)
+        jobs = plan([request.input_dir], request.output_dir, save_prob=request.save_prob, overwrite=request.overwrite)
+        return run_batch(jobs, predictor, request.threshold, report, should_cancel)
 
-    @Slot(object, object)
-    def run(self, request: BatchRequest, cancel: threading.Event) -> None:
-        try:
-            segmenter = self.factory(request.model_path, request.device)
-            summary = segment_files(segmenter, [request.input_dir], request.output_dir, request.threshold,
-                                    save_prob=request.save_prob, overwrite=request.overwrite,
-                                    report=lambda done, total, line: self.progress.emit(done, total, line),
-                                    should_cancel=cancel.is_set)
-        except BaseException as exc:  # noqa: BLE001 - every failure must reach the dialog (see gui.jobs.inference)
-            traceback.print_exc()
-            self.failed.emit(error_message(exc))
-            return
-        self.finished.emit(summary)
+    return run
 
 
 class BatchDialog(QDialog):
@@ -84,16 +72,16 @@ class BatchDialog(QDialog):
 
     finished_run = Signal(object)  # BatchSummary, or None after a failure
 
-    _start = Signal(object, object)
-
-    def __init__(self, factory: SegmenterFactory, settings: AppSettings, model_path: Callable[[], str | None],
+    def __init__(self, factory: PredictorFactory, settings: AppSettings, model_path: Callable[[], str | None],
                  device: Callable[[], str], threshold: float | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Batch Segment Folder")
         self.settings = settings
+        self._factory = factory
         self._model_path = model_path
         self._device = device
-        self._cancel: threading.Event | None = None
+        self._request: int | None = None
+        self._stopping = False
         self.summary: BatchSummary | None = None
         in_dir, out_dir = settings.batch_dirs
         self.input_edit = QLineEdit(in_dir)
@@ -144,16 +132,13 @@ class BatchDialog(QDialog):
         layout.addWidget(self.buttons)
         self.resize(620, 460)
 
-        collect_on_gui_thread()  # Qt objects must never be garbage-collected in the worker thread
-        self._thread = QThread(self)
-        self._thread.setObjectName("batch")
-        self._worker = BatchWorker(factory)
-        self._worker.moveToThread(self._thread)
-        self._start.connect(self._worker.run)
-        self._worker.progress.connect(self._on_progress)
-        self._worker.finished.connect(self._on_finished)
-        self._worker.failed.connect(self._on_failed)
-        self._thread.start()
+        #: the batch's own worker thread; its signals are public (tests watch progress through them)
+        self.jobs = JobRunner("batch", self)
+        self.jobs.progress.connect(self._on_progress)
+        self.jobs.notice.connect(self._on_line)
+        self.jobs.finished.connect(self._on_finished)
+        self.jobs.failed.connect(self._on_failed)
+        self.jobs.cancelled.connect(self._on_cancelled)
 
     def _with_browse(self, edit: QLineEdit, title: str) -> QWidget:
         w = QWidget()
@@ -172,7 +157,7 @@ class BatchDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self._cancel is not None
+        return self._request is not None
 
     def start(self) -> bool:
         """Start the batch with the dialog's values; False (with a message) when they are incomplete."""
@@ -190,19 +175,20 @@ class BatchDialog(QDialog):
                                None if self.use_model_threshold.isChecked() else self.threshold.value(),
                                self.save_prob.isChecked(), self.overwrite.isChecked(),
                                self._model_path(), self._device())
-        self._cancel = threading.Event()
+        self._stopping = False
         self.summary = None
         self.log.clear()
         self.progress.setRange(0, 0)
         self.status.setText("Loading the model…")
         self._set_running(True)
-        self._start.emit(request, self._cancel)
+        self._request = self.jobs.submit(batch_job(self._factory, request), kind="batch")
         return True
 
     def cancel(self) -> None:
         """Stop after the file in progress (files already written are kept)."""
-        if self._cancel is not None:
-            self._cancel.set()
+        if self._request is not None and not self._stopping:
+            self._stopping = True
+            self.jobs.request_stop(self._request)  # the summary of the files written still arrives
             self.status.setText("Stopping after the current file…")
             self.cancel_button.setEnabled(False)
 
@@ -212,16 +198,17 @@ class BatchDialog(QDialog):
         for w in (self.input_edit, self.output_edit, self.save_prob, self.overwrite):
             w.setEnabled(not running)
 
-    def _on_progress(self, done: int, total: int, line: str) -> None:
+    def _on_progress(self, _rid: int, done: int, total: int) -> None:
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
-        if self._cancel is not None and not self._cancel.is_set():
+        if not self._stopping:
             self.status.setText(f"{done} of {total} images")
-        if line:
-            self.log.appendPlainText(line)
 
-    def _on_finished(self, summary: BatchSummary) -> None:
-        self._cancel = None
+    def _on_line(self, _rid: int, line: str) -> None:
+        self.log.appendPlainText(line)
+
+    def _on_finished(self, _rid: int, summary: BatchSummary) -> None:
+        self._request = None
         self.summary = summary
         self._set_running(False)
         self.progress.setRange(0, max(1, len(summary.done) + len(summary.failed)))
@@ -232,22 +219,21 @@ class BatchDialog(QDialog):
             self.log.setPlainText("\n".join(f"FAILED {p.name}: {why}" for p, why in summary.failed))
         self.finished_run.emit(summary)
 
-    def _on_failed(self, message: str) -> None:
-        self._cancel = None
+    def _on_failed(self, _rid: int, message: str) -> None:
+        self._request = None
         self._set_running(False)
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.status.setText(f"Batch failed: {message}")
         self.finished_run.emit(None)
 
+    def _on_cancelled(self, _rid: int) -> None:  # only on shutdown: a stop still delivers the summary
+        self._request = None
+        self._set_running(False)
+
     def shutdown(self, timeout_ms: int = 60_000) -> bool:
         """Cancel a running batch and wait for the thread (idempotent)."""
-        if self._cancel is not None:
-            self._cancel.set()
-        if not self._thread.isRunning():
-            return True
-        self._thread.quit()
-        return self._thread.wait(timeout_ms)
+        return self.jobs.shutdown(timeout_ms)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.cancel()  # closing stops the batch; the thread ends after the current file

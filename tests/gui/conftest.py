@@ -13,8 +13,10 @@ import pytest
 from PySide6.QtCore import QObject, Signal
 
 from core.io.images import write_image
+from core.predict.prediction import Prediction
+from core.predict.service import PredictionService
+from core.predict.tasks import VesselTask
 from gui.gc_guard import collect_on_gui_thread
-from gui.jobs.inference_service import InferenceService
 from gui.settings import AppSettings
 from tests.conftest import synthetic_fundus
 
@@ -61,8 +63,17 @@ def image_folder(tmp_path: Path) -> Path:
     return folder
 
 
+def ramp(h: int, w: int) -> np.ndarray:
+    """A smooth ramp: thresholds give predictable masks."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    return ((xx + yy) / (h + w)).astype(np.float32)
+
+
 class FakeSegmenter:
-    """Segmenter stand-in: ``tiles`` steps of ``delay`` seconds, cooperative cancel, optional GPU failure."""
+    """Predictor stand-in: ``tiles`` steps of ``delay`` seconds, cooperative cancel, optional GPU failure.
+
+    ``probability(h, w)`` gives its vessel map (public: a test may change what the next run sees).
+    """
 
     def __init__(self, model_path: str | None, device: str, tiles: int = 4, delay: float = 0.0,
                  fail_on_gpu: bool = False, names: dict[str, str] | None = None) -> None:
@@ -70,11 +81,14 @@ class FakeSegmenter:
         kind = device if device != "auto" else ("cuda" if "cuda" in names else "cpu")
         self.device = SimpleNamespace(type=kind)
         self.device_name = names.get(kind, kind.upper())
+        self.task = VesselTask()
+        self.thresholds = {"vessel": 0.5}
         self.threshold = 0.5
         self.tiles, self.delay, self.fail_on_gpu = tiles, delay, fail_on_gpu
+        self.probability = ramp
         self.started = threading.Event()
 
-    def predict(self, image, fov=None, progress=None, should_cancel=None):  # noqa: ANN001, ANN201
+    def predict(self, image, fov=None, progress=None, should_cancel=None) -> Prediction:  # noqa: ANN001
         from core.errors import DeviceFailure, JobCancelled
 
         self.started.set()
@@ -88,23 +102,34 @@ class FakeSegmenter:
                 progress(done, self.tiles)
             if done < self.tiles:
                 time.sleep(self.delay)
-        yy, xx = np.mgrid[0:h, 0:w]
-        return ((xx + yy) / (h + w)).astype(np.float32)  # a smooth ramp: thresholds give predictable masks
+        vessel = np.asarray(self.probability(h, w), np.float32)
+        fov = np.ones((h, w), bool) if fov is None else np.asarray(fov, bool)
+        return Prediction(np.stack([1 - vessel, vessel]), self.task, dict(self.thresholds), fov)
 
 
-class FakeService(InferenceService):
-    """InferenceService around FakeSegmenter, with made-up devices; counts network runs."""
+class FakeService(PredictionService):
+    """PredictionService around FakeSegmenter, with made-up devices; counts network runs.
 
-    def __init__(self, devices: dict[str, str] | None = None, **fake_args: object) -> None:
+    ``wrap(segmenter) -> segmenter`` may change each new predictor (plan faults, slow it down);
+    ``predictors`` lists every one made, the last is the one in use.
+    """
+
+    def __init__(self, devices: dict[str, str] | None = None, wrap=None, loader=None,  # noqa: ANN001
+                 probe=None, **fake_args: object) -> None:  # noqa: ANN001
         self.device_names = devices or {"cpu": "CPU"}
         self.created: list[tuple[str | None, str]] = []
+        self.predictors: list[FakeSegmenter] = []
         self.runs = 0
 
         def factory(model_path, device, _ckpt):  # noqa: ANN001, ANN202
             self.created.append((model_path, device))
-            return FakeSegmenter(model_path, device, names=self.device_names, **fake_args)
+            seg = FakeSegmenter(model_path, device, names=self.device_names, **fake_args)
+            seg = wrap(seg) if wrap is not None else seg
+            self.predictors.append(seg)
+            return seg
 
-        super().__init__(segmenter_factory=factory, devices=lambda: dict(self.device_names))
+        kwargs = {} if loader is None else {"checkpoint_loader": loader}
+        super().__init__(predictor_factory=factory, devices=probe or (lambda: dict(self.device_names)), **kwargs)
 
     def segment(self, request, progress=None, should_cancel=None, notice=None):  # noqa: ANN001, ANN201
         self.runs += 1
@@ -118,7 +143,7 @@ def make_window(qtbot, settings: AppSettings, tiny_checkpoint_path: Path) -> Ite
 
     windows = []
 
-    def make(service: InferenceService | None = None, **kwargs: object) -> MainWindow:
+    def make(service: PredictionService | None = None, **kwargs: object) -> MainWindow:
         kwargs.setdefault("model_path", str(tiny_checkpoint_path))
         kwargs.setdefault("device", "cpu")
         w = MainWindow(settings, service=service, headless=True, **kwargs)

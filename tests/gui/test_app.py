@@ -89,8 +89,8 @@ def test_closing_the_window_mid_segmentation_exits_cleanly(tmp_path: Path, tiny_
                        device="cpu", headless=True)
         w.show()
         w.open_path({str(image)!r})
-        w.controller.progress.connect(lambda *_: w.close())  # close as soon as the first tile reports
-        w.controller.progress.connect(lambda *_: app.quit())
+        w.jobs.progress.connect(lambda *_: w.close())  # close as soon as the first tile reports
+        w.jobs.progress.connect(lambda *_: app.quit())
         w.segment()
         sys.exit(app.exec())
     """)

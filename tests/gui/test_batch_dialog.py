@@ -11,7 +11,7 @@ import pytest
 from core.io.images import read_image, write_image
 from gui.dialogs.batch import BatchDialog
 from tests.conftest import synthetic_fundus
-from tests.gui.conftest import FakeSegmenter, FakeService, GuiThreadRelay
+from tests.gui.conftest import FakeSegmenter, FakeService
 
 TIMEOUT = 60_000
 
@@ -39,7 +39,8 @@ def test_batch_lists_the_corrupt_file_and_writes_the_others(qtbot, settings, fol
     dialog.input_edit.setText(str(folder))
     dialog.output_edit.setText(str(out))
     dialog.save_prob.setChecked(True)
-    progress = GuiThreadRelay(dialog._worker.progress)
+    ticks: list[tuple[int, int]] = []
+    dialog.jobs.progress.connect(lambda _rid, done, total: ticks.append((done, total)))  # on the GUI thread
 
     with qtbot.waitSignal(dialog.finished_run, timeout=TIMEOUT) as done:
         assert dialog.start()
@@ -49,7 +50,7 @@ def test_batch_lists_the_corrupt_file_and_writes_the_others(qtbot, settings, fol
     assert [p.name for p in summary.done] == ["a.png", "b.png", "d.png"]
     assert [p.name for p, _ in summary.failed] == ["c.png"]
     assert "c.png" in dialog.log.toPlainText() and "1 failed" in dialog.status.text()
-    assert progress.calls[-1][:2] == (4, 4)
+    assert ticks[-1] == (4, 4)
     mask = read_image(out / "a_mask.png", mode=None)
     yy, xx = np.mgrid[0:40, 0:48]
     np.testing.assert_array_equal(mask > 0, (xx + yy) / 88 >= 0.3)  # the dialog's threshold was used
@@ -93,11 +94,24 @@ def test_a_batch_that_cannot_start_says_why(qtbot, settings, folder: Path, tmp_p
 
 
 def test_window_opens_the_batch_dialog_with_its_model_and_threshold(qtbot, make_window) -> None:  # noqa: ANN001
-    window = make_window(FakeService())
+    service = FakeService()
+    window = make_window(service)
     dialog = window.show_batch()
     assert dialog.isVisible() and window.show_batch() is dialog
     assert dialog.use_model_threshold.isChecked()  # nothing segmented yet: the model's threshold
-    segmenter = window.controller.worker.service.new_segmenter(None, "cpu")
-    assert isinstance(segmenter, FakeSegmenter)
     window.close()
-    assert not dialog._thread.isRunning()
+    assert not dialog.jobs.running
+
+
+def test_the_batch_runs_on_a_predictor_of_its_own(qtbot, make_window, folder: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    service = FakeService()
+    window = make_window(service)
+    dialog = window.show_batch()
+    dialog.input_edit.setText(str(folder))
+    dialog.output_edit.setText(str(tmp_path / "out"))
+    with qtbot.waitSignal(dialog.finished_run, timeout=TIMEOUT) as done:
+        assert dialog.start()
+    assert len(done.args[0].done) == 3
+    assert service.created == [(window.model_path, "cpu")] and isinstance(service.predictors[0], FakeSegmenter)
+    assert service.runs == 0  # not the window's cached predictor: the two threads share no model
+    window.close()

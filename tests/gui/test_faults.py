@@ -42,30 +42,26 @@ class PlannedService(FakeService):
 
     def __init__(self, load_faults: list | None = None, predict_faults: list | None = None,
                  **kwargs: object) -> None:
-        super().__init__(**kwargs)
         self.load_faults = load_faults if load_faults is not None else []
         self.predict_faults = predict_faults if predict_faults is not None else []
-        make = self._factory
+        super().__init__(wrap=self._plan, **kwargs)
 
-        def factory(model_path, device, ckpt):  # noqa: ANN001, ANN202
-            if self.load_faults:
-                raise self.load_faults.pop(0)
-            seg = make(model_path, device, ckpt)
-            run = seg.predict
+    def _plan(self, seg: FakeSegmenter) -> FakeSegmenter:
+        if self.load_faults:
+            raise self.load_faults.pop(0)
+        run = seg.predict
 
-            def predict(image, fov=None, progress=None, should_cancel=None):  # noqa: ANN001, ANN202
-                if self.predict_faults:
-                    fault = self.predict_faults.pop(0)
-                    if progress is not None:
-                        progress(1, seg.tiles)  # fail mid-run, not before the first tile
-                    if fault is not None:
-                        raise fault
-                return run(image, fov, progress, should_cancel)
+        def predict(image, fov=None, progress=None, should_cancel=None):  # noqa: ANN001, ANN202
+            if self.predict_faults:
+                fault = self.predict_faults.pop(0)
+                if progress is not None:
+                    progress(1, seg.tiles)  # fail mid-run, not before the first tile
+                if fault is not None:
+                    raise fault
+            return run(image, fov, progress, should_cancel)
 
-            seg.predict = predict
-            return seg
-
-        self._factory = factory
+        seg.predict = predict
+        return seg
 
 
 def segment(qtbot, window) -> tuple[bool, str]:  # noqa: ANN001
@@ -101,7 +97,7 @@ def test_any_worker_exception_is_reported_and_the_next_segmentation_works(
 
     assert not ok and shown in message and error.args[0] == message
     assert shown in window.statusBar().currentMessage()
-    assert not window.controller.busy and window.act_segment.isEnabled() and not window.act_cancel.isEnabled()
+    assert not window.segmenting and window.act_segment.isEnabled() and not window.act_cancel.isEnabled()
     assert not window.status.progress.isVisible() and not window.document.has_prediction
 
     ok, message = segment(qtbot, window)  # the fault is gone: the app works as before
@@ -123,18 +119,15 @@ def test_a_worker_exception_becomes_a_dialog_when_not_headless(qtbot, make_windo
 
 @pytest.mark.parametrize("bad", ["wrong size", "NaN"])
 def test_a_broken_probability_map_is_reported_not_shown(qtbot, make_window, image_file: Path, bad: str) -> None:  # noqa: ANN001
-    service = FakeService()
-    make = service._factory
-
-    def factory(model_path, device, ckpt):  # noqa: ANN001, ANN202
-        seg = make(model_path, device, ckpt)
-        run = seg.predict
-        seg.predict = lambda image, *a, **k: (run(image[:-3], *a[1:], **k) if bad == "wrong size"
-                                              else np.full(image.shape[:2], np.nan, np.float32))
+    def broken(seg: FakeSegmenter) -> FakeSegmenter:
+        if bad == "NaN":
+            seg.probability = lambda h, w: np.full((h, w), np.nan, np.float32)
+        else:
+            run = seg.predict
+            seg.predict = lambda image, *a, **k: run(image[:-3], *a[1:], **k)
         return seg
 
-    service._factory = factory
-    window = make_window(service)
+    window = make_window(FakeService(wrap=broken))
     assert window.open_path(image_file)
     with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT):
         ok, message = segment(qtbot, window)
@@ -174,7 +167,7 @@ def test_real_segmenter_gpu_oom_gives_the_cpu_result(qtbot, make_window, image_f
 
     from core.io.images import read_image
     from core.ml.inference import Segmenter
-    from gui.jobs.inference_service import InferenceService
+    from core.predict.service import PredictionService
 
     def factory(model_path, device, _ckpt):  # noqa: ANN001, ANN202
         seg = Segmenter(model_path, "cpu")
@@ -187,7 +180,7 @@ def test_real_segmenter_gpu_oom_gives_the_cpu_result(qtbot, make_window, image_f
             seg._predict_tiled = oom
         return seg
 
-    service = InferenceService(factory, devices=lambda: {"cpu": "CPU", "cuda": "CUDA (Fake GPU)"})
+    service = PredictionService(factory, devices=lambda: {"cpu": "CPU", "cuda": "CUDA (Fake GPU)"})
     window = make_window(service, device="cuda")
     assert window.open_path(image_file)
     with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT) as note:
@@ -195,7 +188,7 @@ def test_real_segmenter_gpu_oom_gives_the_cpu_result(qtbot, make_window, image_f
     assert ok, message
     assert "ran out of memory" in note.args[0] and "CPU" in note.args[0]
     expected = Segmenter(str(tiny_checkpoint_path), "cpu").predict(read_image(image_file, mode=None))
-    np.testing.assert_allclose(window.document.probability, expected, atol=1e-6)
+    np.testing.assert_allclose(window.document.probability, expected.probability("vessel"), atol=1e-6)
 
 
 def test_batch_gpu_oom_says_so_keeps_finished_files_and_runs_again(qtbot, settings, tmp_path: Path) -> None:  # noqa: ANN001
@@ -465,8 +458,7 @@ def test_a_model_check_that_raises_anything_keeps_the_current_model(qtbot, make_
     from core.ml.checkpoint import load_checkpoint
 
     faults = [fault]
-    service = FakeService()
-    service._loader = lambda path: (_ for _ in ()).throw(faults.pop()) if faults else load_checkpoint(path)
+    service = FakeService(loader=lambda path: (_ for _ in ()).throw(faults.pop()) if faults else load_checkpoint(path))
     window = make_window(service)
     before = window.model_path
     with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT) as error:
@@ -482,13 +474,10 @@ def test_a_model_check_that_raises_anything_keeps_the_current_model(qtbot, make_
                          ids=["RuntimeError", "SystemExit"])
 def test_a_device_probe_that_raises_leaves_the_cpu(qtbot, make_window, image_file: Path,  # noqa: ANN001
                                                    fault: BaseException) -> None:
-    service = FakeService()
-
     def broken() -> dict[str, str]:
         raise fault
 
-    service._devices = broken
-    window = make_window(service, device="auto")
+    window = make_window(FakeService(probe=broken), device="auto")
     assert window.devices == {"cpu": "CPU"}
     assert window.open_path(image_file) and segment(qtbot, window)[0]
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
-from tests.gui.conftest import FakeService, GuiThreadRelay
+from tests.gui.conftest import FakeService
 
 SEGMENT_TIMEOUT = 60_000
 
@@ -75,19 +75,18 @@ def test_cancel_stops_the_worker_and_the_app_stays_usable(qtbot, make_window, im
     service = FakeService(tiles=50, delay=0.05)
     window = make_window(service)
     window.open_path(image_file)
-    worker_cancelled = GuiThreadRelay(window.controller.worker.cancelled)
-    with qtbot.waitSignal(window.controller.progress, timeout=SEGMENT_TIMEOUT):
+    with qtbot.waitSignal(window.jobs.progress, timeout=SEGMENT_TIMEOUT):
         window.segment()
     assert window.status.cancel.isVisible()
 
-    with qtbot.waitSignal(worker_cancelled.relayed, timeout=5000), \
-            qtbot.waitSignal(window.segmentFinished) as done:
+    with qtbot.waitSignal(window.segmentFinished) as done:
         window.status.cancel.click()
+    qtbot.waitUntil(lambda: window.jobs.idle, timeout=5000)  # the worker stopped at the next tile
 
     assert done.args == [False, "cancelled"]
     assert not window.document.has_prediction
     assert not window.status.progress.isVisible()
-    service._segmenter.delay = 0.0  # the cached segmenter is reused: make the second run quick
+    service.predictors[-1].delay = 0.0  # the cached predictor is reused: make the second run quick
     ok, _ = segment_and_wait(qtbot, window)
     assert ok and window.document.has_prediction
 
@@ -118,13 +117,10 @@ def test_errors_are_shown_in_a_dialog_when_not_headless(qtbot, make_window, tmp_
 
 
 def test_worker_exception_becomes_a_message(qtbot, make_window, image_file: Path) -> None:
-    service = FakeService()
-
-    def broken(*_args):  # noqa: ANN002, ANN202
+    def broken(_seg):  # noqa: ANN001, ANN202
         raise MemoryError("no memory for this test")
 
-    service._factory = broken
-    window = make_window(service)
+    window = make_window(FakeService(wrap=broken))
     window.open_path(image_file)
     ok, message = segment_and_wait(qtbot, window)
     assert not ok and "MemoryError" in message
@@ -179,14 +175,14 @@ def test_closing_during_inference_cancels_and_exits_cleanly(qtbot, make_window, 
     service = FakeService(tiles=200, delay=0.05)
     window = make_window(service)
     window.open_path(image_file)
-    with qtbot.waitSignal(window.controller.progress, timeout=SEGMENT_TIMEOUT):
+    with qtbot.waitSignal(window.jobs.progress, timeout=SEGMENT_TIMEOUT):
         window.segment()
 
     start = time.perf_counter()
     window.close()
 
     assert time.perf_counter() - start < 5.0  # one 50 ms tile (plus a busy machine), not 10 s of work
-    assert not window.controller._thread.isRunning()
+    assert not window.jobs.running
 
 
 def test_gpu_failure_falls_back_to_the_cpu_with_a_message(qtbot, make_window, image_file: Path) -> None:
@@ -297,3 +293,44 @@ def test_folder_starting_with_a_broken_file_opens_the_first_readable(qtbot, make
     with qtbot.waitSignal(window.errorShown):
         window.act_prev.trigger()
     assert window.document.name == "a.png"
+
+
+def test_a_result_arriving_after_the_user_moved_on_goes_to_its_own_image(qtbot, make_window,  # noqa: ANN001
+                                                                        image_folder: Path) -> None:
+    window = make_window(FakeService(tiles=10, delay=0.05))
+    assert window.open_path(image_folder)
+    first = window.document
+    with qtbot.waitSignal(window.jobs.progress, timeout=SEGMENT_TIMEOUT):
+        window.segment()
+
+    with qtbot.waitSignal(window.segmentFinished, timeout=SEGMENT_TIMEOUT) as done:
+        window.act_next.trigger()  # the user moves on while the network still runs on a.png
+    second = window.document
+
+    assert done.args[0] is True and second is not first and second.name == "b.png"
+    assert not second.has_prediction and second.mask is None  # a.png's 96×112 map never reaches b.png
+    assert first.has_prediction and first.probability.shape == (96, 112)
+
+
+def test_segmenting_the_next_image_drops_the_running_result(qtbot, make_window,  # noqa: ANN001
+                                                           image_folder: Path) -> None:
+    service = FakeService(tiles=20, delay=0.05)
+    window = make_window(service)
+    assert window.open_path(image_folder)
+    first = window.document
+    with qtbot.waitSignal(window.jobs.progress, timeout=SEGMENT_TIMEOUT):
+        window.segment()
+    window.act_next.trigger()
+    second = window.document
+
+    service.predictors[-1].delay = 0.0
+    with qtbot.waitSignal(window.segmentFinished, timeout=SEGMENT_TIMEOUT) as superseded:
+        rid = window.segment()  # supersedes the run on a.png
+    assert superseded.args == [False, "cancelled"]
+    with qtbot.waitSignal(window.segmentFinished, timeout=SEGMENT_TIMEOUT) as done:
+        pass
+    qtbot.waitUntil(lambda: window.jobs.idle, timeout=SEGMENT_TIMEOUT)
+
+    assert done.args[0] is True and rid is not None
+    assert second.has_prediction and second.probability.shape == (80, 80)
+    assert not first.has_prediction  # the first run's result was dropped, not applied anywhere

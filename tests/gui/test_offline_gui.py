@@ -40,7 +40,7 @@ def test_the_full_gui_flow_stays_offline(qtbot, no_network: list[str], make_wind
                                          image_folder: Path, tmp_path: Path, tiny_checkpoint_path: Path,
                                          monkeypatch) -> None:
     monkeypatch.setattr(gui.dialogs.prompts, "ask_recover", lambda *_a: "later")
-    window = make_window()  # the real InferenceService: torch, the tiny checkpoint, the CPU
+    window = make_window()  # the real PredictionService: torch, the tiny checkpoint, the CPU
     window.offer_recovery()
     window.autosave.idle_ms = 20
 
