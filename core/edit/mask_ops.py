@@ -1,4 +1,4 @@
-"""Editing a vessel mask: brush segments, polygon fills, whole-mask replacements, and their deltas.
+"""Editing a label mask: brush segments, polygon fills, whole-mask replacements, and their deltas.
 
 Conventions
 -----------
@@ -9,7 +9,7 @@ Conventions
 * The functions here never modify the mask: they return a :class:`MaskDelta` (or None when
   nothing would change) and ``delta.apply(mask)`` makes the change. That keeps undo commands
   simple: pushing a command applies its delta (see ``gui/document/commands.py``).
-* Masks are 2-D, C-contiguous numpy arrays (bool in the app; uint8 label masks work too).
+* Masks are 2-D, C-contiguous numpy arrays (uint8 label masks in the app; bool masks work too).
 
 A delta stores only the pixels it changes (runs of flat indices plus old and new values), or the
 old and new values of their bounding box when that is smaller, so the cost of painting and of

@@ -5,7 +5,7 @@ a delta; ``QUndoStack.push(command)`` calls ``redo()``, which applies it and rep
 rectangle. So there is no "already applied" first redo to skip, and redo after undo is the same
 code path as the first application::
 
-    delta = paint_segment(doc.mask, p0, p1, radius, True)
+    delta = paint_segment(doc.mask, p0, p1, radius, VESSEL)  # doc.mask: uint8 labels
     if delta is not None:
         doc.undo_stack.push(StrokeCommand(doc, delta, stroke_id))
 
