@@ -51,10 +51,11 @@ def random_model(folder: Path) -> str:
 
     from core.ml.checkpoint import model_checkpoint, save_checkpoint
     from core.ml.model import UNet
+    from core.ml.preprocessing import Preprocessing
 
     torch.manual_seed(0)
-    ckpt = model_checkpoint(UNet(base_c=16).eval(), {"mean": [0.5, 0.3, 0.2], "std": [0.2, 0.1, 0.1],
-                                                     "channels": "RGB"}, threshold=0.5, trained_on="random")
+    ckpt = model_checkpoint(UNet(base_c=16).eval(), Preprocessing((0.5, 0.3, 0.2), (0.2, 0.1, 0.1)),
+                            thresholds={"vessel": 0.5}, trained_on="random")
     return str(save_checkpoint(ckpt, folder / "random16.pt"))
 
 

@@ -55,7 +55,7 @@ def main() -> int:
                 size = (round(h * k), round(w * k))
                 big = np.clip(resize(s.image, size, "bilinear"), 0, 255).astype(np.uint8)
                 big_fov = resize(s.fov.astype(np.float32), size, "nearest") > 0.5
-                prob = seg.predict(big, fov=big_fov)
+                prob = seg.predict(big, fov=big_fov).probability("vessel")
                 acc.add(resize(prob, (h, w), "bilinear"), s.vessels, s.fov)
             sc = acc.scores(ckpt.threshold)
             how = "rescaled to training FOV" if rescale else "native resolution     "

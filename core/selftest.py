@@ -102,7 +102,7 @@ def run_self_test(
         step = "segmenting the sample image"
         t0 = time.perf_counter()
         fov = estimate_fov(image)
-        prob = segmenter.predict(image, fov=fov)
+        prob = segmenter.predict(image, fov=fov).probability("vessel")
         t_predict = time.perf_counter() - t0
 
         step = "checking the mask"

@@ -45,11 +45,12 @@ def tiny_checkpoint_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from core.ml.checkpoint import model_checkpoint, save_checkpoint
     from core.ml.model import UNet
+    from core.ml.preprocessing import Preprocessing
 
     torch.manual_seed(0)
     model = UNet(base_c=4).eval()
-    ckpt = model_checkpoint(model, {"mean": [0.5, 0.3, 0.2], "std": [0.2, 0.1, 0.1], "channels": "RGB"},
-                            threshold=0.5, trained_on="nothing (random test weights)")
+    ckpt = model_checkpoint(model, Preprocessing((0.5, 0.3, 0.2), (0.2, 0.1, 0.1)),
+                            thresholds={"vessel": 0.5}, trained_on="nothing (random test weights)")
     return save_checkpoint(ckpt, tmp_path_factory.mktemp("models") / "tiny.pt")
 
 

@@ -1,24 +1,18 @@
-"""Evaluation of a Segmenter over a labelled dataset, inside the FOV only."""
+"""Evaluation of a vessel Predictor over a labelled dataset, inside the FOV only."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from core.io.datasets import Sample
 from core.measure.metrics import Accumulator, Scores, confusion, roc_auc, scores_from_confusion
-
-
-class SupportsPredict(Protocol):
-    """What evaluation needs from a segmenter (``core.ml.inference.Segmenter`` fits)."""
-
-    threshold: float
-
-    def predict(self, image: np.ndarray, fov: np.ndarray | None = None) -> np.ndarray: ...
+from core.predict.prediction import Predictor
+from core.predict.tasks import VESSEL
 
 
 @dataclass
@@ -61,25 +55,27 @@ class EvaluationResult:
 
 
 def evaluate(
-    segmenter: SupportsPredict,
+    predictor: Predictor,
     samples: Sequence[Sample],
     threshold: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> EvaluationResult:
-    """Score ``segmenter`` on labelled samples inside their FOV masks.
+    """Score the vessel class of ``predictor``'s predictions on labelled samples, inside their FOV masks.
 
-    The threshold defaults to the segmenter's own (chosen on validation data at training time).
+    The threshold defaults to the predictor's own (chosen on validation data at training time).
     """
-    t = float(segmenter.threshold if threshold is None else threshold)
+    t = float(predictor.thresholds["vessel"] if threshold is None else threshold)
     pooled = Accumulator()
     per_image: list[tuple[str, Scores]] = []
     for i, s in enumerate(samples):
         if should_cancel is not None and should_cancel():
             break
-        prob = segmenter.predict(s.image, fov=s.fov)
+        prediction = predictor.predict(s.image, fov=s.fov)
+        prob = prediction.probability("vessel")
         pooled.add(prob, s.vessels, s.fov)
-        base = scores_from_confusion(*confusion(prob >= t, s.vessels, s.fov))
+        vessel = prediction.decode({"vessel": t}) == VESSEL
+        base = scores_from_confusion(*confusion(vessel, s.vessels, s.fov))
         auc = roc_auc(prob[s.fov], s.vessels[s.fov])
         img_acc = Accumulator()
         img_acc.add(prob, s.vessels, s.fov)

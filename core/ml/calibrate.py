@@ -41,14 +41,14 @@ def calibrate(ckpt: Checkpoint, samples: list[Sample], precision: str = "fp32", 
     seg = Segmenter(checkpoint=ckpt, device=device, precision=precision, tta=tta)
     acc = Accumulator()
     for s in samples:
-        acc.add(seg.predict(s.image, fov=s.fov), s.vessels, s.fov)
+        acc.add(seg.predict(s.image, fov=s.fov).probability("vessel"), s.vessels, s.fov)
     threshold, f1 = acc.best_threshold()
     return Calibration(precision, tta, threshold, f1, acc.roc_auc())
 
 
 def apply_calibration(ckpt: Checkpoint, cal: Calibration) -> Checkpoint:
     """Store the settings and their threshold in the checkpoint (validation metrics updated)."""
-    ckpt.threshold = min(max(cal.threshold, 0.01), 0.99)
+    ckpt.thresholds = {**ckpt.thresholds, "vessel": min(max(cal.threshold, 0.01), 0.99)}
     ckpt.inference = {"precision": cal.precision, "tta": cal.tta}
     validation: dict[str, Any] = dict(ckpt.metrics.get("validation", {}))
     validation.update({"f1": cal.val_f1, "roc_auc": cal.val_auc, "threshold_for": dict(ckpt.inference)})

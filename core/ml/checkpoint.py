@@ -1,12 +1,15 @@
 """Checkpoints: weights plus the metadata needed to use them, loaded without running pickled code.
 
-The project's format is a ``torch.save``'d dict::
+Format version 2, a ``torch.save``'d dict::
 
-    {"format": "retinaseg", "version": 1, "arch": {...}, "preprocessing": {...},
-     "threshold": 0.5, "trained_on": "...", "metrics": {...}, "recipe": {...}, "model": state_dict}
+    {"format": "retinaseg", "version": 2, "architecture": "unet", "arch": {constructor arguments},
+     "classes": ["background", "vessel"], "thresholds": {"vessel": 0.43}, "preprocessing": {...},
+     "trained_on": "...", "metrics": {...}, "recipe": {...}, "inference": {...}, "model": state_dict}
 
-Foreign files also load, with the defaults stated in :data:`TUTORIAL_DEFAULTS`: a tutorial
-training checkpoint (a dict whose ``"model"`` entry is a state_dict) or a bare state_dict.
+Version 1 files (one scalar ``threshold``, no classes: a two-class vessel model), a tutorial training
+checkpoint (a dict whose ``"model"`` entry is a state_dict) and a bare state_dict also load, with the
+defaults stated in :data:`TUTORIAL_DEFAULTS`. A newer version, an unknown architecture, or classes no
+task of this app can show are refused with a message saying so.
 """
 
 from __future__ import annotations
@@ -18,28 +21,32 @@ import pickle
 import re
 import struct
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from core.errors import CheckpointError
-from core.ml.model import UNet
+from core.ml.preprocessing import Preprocessing
+from core.ml.registry import build_model
+from core.predict.tasks import Task, task_for_classes
 
 FORMAT = "retinaseg"
-VERSION = 1
+VERSION = 2
 
 #: Normalisation of the tutorial's DRIVE training script.
 TUTORIAL_MEAN = (0.709, 0.381, 0.224)
 TUTORIAL_STD = (0.127, 0.079, 0.043)
+#: What a two-class model without class names (format 1, tutorial, bare weights) means.
+VESSEL_CLASSES = ("background", "vessel")
 TUTORIAL_DEFAULTS: dict[str, Any] = {
     "arch": {"in_channels": 3, "num_classes": 2, "bilinear": True},
     "preprocessing": {"mean": TUTORIAL_MEAN, "std": TUTORIAL_STD, "channels": "RGB"},
     "threshold": 0.5,
 }
-
-
 
 
 @dataclass
@@ -48,34 +55,65 @@ class Checkpoint:
 
     state_dict: dict[str, torch.Tensor]
     arch: dict[str, Any]
-    preprocessing: dict[str, Any]
-    threshold: float = 0.5
+    preprocessing: Preprocessing
+    classes: tuple[str, ...] = VESSEL_CLASSES
+    #: Decision threshold per thresholded class, chosen on validation images of the training set.
+    thresholds: dict[str, float] = field(default_factory=lambda: {"vessel": 0.5})
+    architecture: str = "unet"
     trained_on: str = "unknown"
     metrics: dict[str, Any] = field(default_factory=dict)
     recipe: dict[str, Any] = field(default_factory=dict)
-    #: Recommended inference settings (precision, tta) that the threshold was chosen with.
+    #: Recommended inference settings (precision, tta) that the thresholds were chosen with.
     inference: dict[str, Any] = field(default_factory=dict)
-    source: str = FORMAT  # "retinaseg", "tutorial" or "state_dict"
+    source: str = FORMAT  # "retinaseg", "retinaseg v1", "tutorial" or "state_dict"
 
-    def build_model(self) -> UNet:
-        """A UNet with these weights, in eval mode, on the CPU."""
-        model = UNet(**self.arch)
+    @property
+    def task(self) -> Task:
+        """The task that uses these classes (CheckpointError when none does)."""
+        return task_for_classes(self.classes)
+
+    @property
+    def threshold(self) -> float:
+        """The threshold of the task's first thresholded class (the vessel threshold)."""
+        return float(self.thresholds[self.task.thresholded[0]])
+
+    def build_model(self) -> nn.Module:
+        """The model with these weights, in eval mode, on the CPU."""
+        model = build_model(self.architecture, **self.arch)
+        what = f"{self.architecture}{self.arch}"
         problem = _mismatch(model.state_dict(), self.state_dict)
         if problem:
-            raise CheckpointError(f"weights do not fit a UNet{self.arch}: {problem}")
+            raise CheckpointError(f"weights do not fit a {what}: {problem}")
         try:
             model.load_state_dict(self.state_dict, strict=True)
         except RuntimeError as exc:
-            raise CheckpointError(f"weights do not fit a UNet{self.arch}: {_first_line(exc)}") from exc
+            raise CheckpointError(f"weights do not fit a {what}: {_first_line(exc)}") from exc
         return model.eval()
+
+    def validate(self) -> None:
+        """Refuse what this app cannot use: unknown classes, a class count the weights do not have,
+        missing or out-of-range thresholds, weights that do not fit the architecture."""
+        task = self.task
+        outputs = self.arch.get("num_classes")
+        if outputs is not None and int(outputs) != len(self.classes):
+            raise CheckpointError(f"the model has {outputs} outputs but names {len(self.classes)} classes")
+        for name in task.thresholded:
+            if name not in self.thresholds:
+                raise CheckpointError(f"no threshold for class {name!r}")
+        for name, t in self.thresholds.items():
+            if math.isnan(t) or not 0.0 < t < 1.0:
+                raise CheckpointError(f"threshold {t} of class {name!r} is outside (0, 1)")
+        self.build_model()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
             "version": VERSION,
+            "architecture": self.architecture,
             "arch": self.arch,
-            "preprocessing": self.preprocessing,
-            "threshold": float(self.threshold),
+            "classes": list(self.classes),
+            "thresholds": {k: float(v) for k, v in self.thresholds.items()},
+            "preprocessing": self.preprocessing.to_dict(),
             "trained_on": self.trained_on,
             "metrics": self.metrics,
             "recipe": self.recipe,
@@ -87,6 +125,7 @@ class Checkpoint:
         """Everything but the weights (for display and model cards)."""
         d = self.to_dict()
         d.pop("model")
+        d["task"] = self.task.name
         d["source"] = self.source
         d["parameters"] = int(sum(t.numel() for t in self.state_dict.values() if t.is_floating_point()))
         return d
@@ -126,10 +165,12 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def model_checkpoint(model: UNet, preprocessing: dict[str, Any], **meta: Any) -> Checkpoint:
-    """Wrap a live model into a Checkpoint."""
+def model_checkpoint(model: nn.Module, preprocessing: Preprocessing, architecture: str = "unet",
+                     **meta: Any) -> Checkpoint:
+    """Wrap a live model (one with an ``arch()`` giving its constructor arguments) into a Checkpoint."""
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    return Checkpoint(state_dict=state, arch=model.arch(), preprocessing=preprocessing, **meta)
+    arch = model.arch()  # type: ignore[operator]
+    return Checkpoint(state_dict=state, arch=arch, preprocessing=preprocessing, architecture=architecture, **meta)
 
 
 def _infer_base_c(state: dict[str, torch.Tensor]) -> int:
@@ -199,33 +240,14 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise CheckpointError(f"{p}: not a checkpoint (found a {type(raw).__name__})")
     try:
         if raw.get("format") == FORMAT:
-            version = raw.get("version")
-            if not isinstance(version, int) or version > VERSION:
-                raise CheckpointError(
-                    f"checkpoint format version {version!r} is newer than this app supports ({VERSION})"
-                )
-            state = _check_state_dict(raw.get("model"))
-            threshold = float(raw.get("threshold", 0.5))
-            if not (0.0 < threshold < 1.0) or math.isnan(threshold):
-                raise CheckpointError(f"threshold {threshold} is outside (0, 1)")
-            ckpt = Checkpoint(
-                state_dict=state,
-                arch=dict(raw["arch"]),
-                preprocessing=dict(raw["preprocessing"]),
-                threshold=threshold,
-                trained_on=str(raw.get("trained_on", "unknown")),
-                metrics=dict(raw.get("metrics") or {}),
-                recipe=dict(raw.get("recipe") or {}),
-                inference=dict(raw.get("inference") or {}),
-                source=FORMAT,
-            )
+            ckpt = _from_retinaseg(raw)
         elif "model" in raw and isinstance(raw["model"], dict):
             state = _check_state_dict(raw["model"])
             ckpt = _foreign(state, "tutorial", "tutorial training script (DRIVE)")
         else:
             state = _check_state_dict(raw)
             ckpt = _foreign(state, "state_dict", "unknown")
-        ckpt.build_model()  # validate keys and shapes now, not at first use
+        ckpt.validate()  # keys, shapes, classes and thresholds now, not at first use
     except CheckpointError as exc:
         raise CheckpointError(f"{p}: {exc}") from exc
     except (KeyError, TypeError, ValueError) as exc:
@@ -233,12 +255,46 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     return ckpt
 
 
+def _from_retinaseg(raw: Mapping[str, Any]) -> Checkpoint:
+    """Format 1 (scalar threshold, implied vessel classes) or 2 (named classes, per-class thresholds)."""
+    version = raw.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise CheckpointError(f"checkpoint format version {version!r} is newer than this app supports ({VERSION}); "
+                              "update RetinaSeg to use it")
+    state = _check_state_dict(raw.get("model"))
+    arch = dict(raw["arch"])
+    if version == 1:
+        classes = _implied_classes(int(arch.get("num_classes", 2)))
+        thresholds = {"vessel": float(raw.get("threshold", 0.5))}
+        architecture, source = "unet", f"{FORMAT} v1"
+    else:
+        classes = tuple(str(c) for c in raw["classes"])
+        thresholds = {str(k): float(v) for k, v in dict(raw["thresholds"]).items()}
+        architecture, source = str(raw.get("architecture", "unet")), FORMAT
+    return Checkpoint(
+        state_dict=state, arch=arch, preprocessing=Preprocessing.from_dict(raw["preprocessing"]),
+        classes=classes, thresholds=thresholds, architecture=architecture,
+        trained_on=str(raw.get("trained_on", "unknown")), metrics=dict(raw.get("metrics") or {}),
+        recipe=dict(raw.get("recipe") or {}), inference=dict(raw.get("inference") or {}), source=source,
+    )
+
+
+def _implied_classes(num_classes: int) -> tuple[str, ...]:
+    """Files without class names are two-class vessel models; anything else cannot be shown safely."""
+    if num_classes != len(VESSEL_CLASSES):
+        raise CheckpointError(f"a model with {num_classes} outputs and no class names cannot be used by this app "
+                              "(only two-class vessel models may omit them)")
+    return VESSEL_CLASSES
+
+
 def _foreign(state: dict[str, torch.Tensor], source: str, trained_on: str) -> Checkpoint:
+    arch = _infer_arch(state)
     return Checkpoint(
         state_dict=state,
-        arch=_infer_arch(state),
-        preprocessing=dict(TUTORIAL_DEFAULTS["preprocessing"]),
-        threshold=TUTORIAL_DEFAULTS["threshold"],
+        arch=arch,
+        preprocessing=Preprocessing.from_dict(TUTORIAL_DEFAULTS["preprocessing"]),
+        classes=_implied_classes(int(arch["num_classes"])),
+        thresholds={"vessel": float(TUTORIAL_DEFAULTS["threshold"])},
         trained_on=trained_on,
         source=source,
     )

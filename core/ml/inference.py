@@ -1,14 +1,15 @@
-"""Segmenter: image -> vessel probability map, tiled, with progress and cancellation.
+"""Segmenter: the Predictor of a UNet checkpoint: image -> class probabilities, tiled, with progress and cancel.
 
-torch is imported here; GUI code imports this module only inside its worker thread.
+torch is imported here; GUI code imports this module only inside its worker thread. A Segmenter holds
+no lock and no thread state: use one per thread (the prediction service keeps one per worker), and it
+can be rebuilt in another process from (model path, device, settings).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +24,14 @@ import torch  # noqa: E402
 import torch.nn.functional as F
 
 from core.errors import CheckpointError, DeviceFailure, JobCancelled
-from core.measure.fov import estimate_fov, fov_diameter
+from core.measure.fov import estimate_fov
 from core.ml.checkpoint import Checkpoint, load_checkpoint
 from core.ml.devices import available_devices, resolve_device
+from core.predict.prediction import CancelCheck, Prediction, ProgressCallback
+from core.predict.tasks import Task
 from core.resources import default_model_path
 
-ProgressCallback = Callable[[int, int], None]
-CancelCheck = Callable[[], bool]
-
 MIN_SIDE = 32  # four 2x poolings need at least 16 px; pad tiny inputs up to this
-#: Rescale only when the FOV is this far (as a factor) from the size the model was trained on.
-SCALE_TOLERANCE = 1.25
-#: Small images are enlarged at most this much: thumbnails gain nothing from more, and every
-#: enlarged shape costs memory in oneDNN's per-shape caches.
-MAX_UPSCALE = 2.0
 
 
 
@@ -135,14 +130,17 @@ class Segmenter:
         self.tile_size = tile_size
         self.overlap = overlap
         self.rescale = rescale
-        self._lock = threading.Lock()
-        pre = checkpoint.preprocessing
-        self._mean = torch.tensor(pre["mean"], dtype=torch.float32).view(1, 3, 1, 1)
-        self._std = torch.tensor(pre["std"], dtype=torch.float32).view(1, 3, 1, 1)
+        self.task: Task = checkpoint.task
         self.model = checkpoint.build_model().to(self.device).to(memory_format=torch.channels_last)
 
     @property
+    def thresholds(self) -> dict[str, float]:
+        """The checkpoint's decision threshold per class (chosen on validation images)."""
+        return dict(self.checkpoint.thresholds)
+
+    @property
     def threshold(self) -> float:
+        """The vessel threshold (the task's first thresholded class)."""
         return float(self.checkpoint.threshold)
 
     @property
@@ -156,14 +154,7 @@ class Segmenter:
 
     def working_scale(self, fov: np.ndarray) -> float:
         """Factor applied to the image before the network, so its FOV matches the training data."""
-        ref = self.checkpoint.preprocessing.get("fov_diameter")
-        if not self.rescale or not ref:
-            return 1.0
-        d = fov_diameter(fov)
-        if d < 16:
-            return 1.0
-        s = float(ref) / d
-        return 1.0 if 1 / SCALE_TOLERANCE <= s <= SCALE_TOLERANCE else min(s, MAX_UPSCALE)
+        return self.checkpoint.preprocessing.working_scale(fov) if self.rescale else 1.0
 
     def predict(
         self,
@@ -171,8 +162,8 @@ class Segmenter:
         fov: np.ndarray | None = None,
         progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
-    ) -> np.ndarray:
-        """Vessel probability (float32 H×W in [0, 1], the input's size); 0 outside the FOV.
+    ) -> Prediction:
+        """Probabilities of every class (float32 C×H×W in [0, 1], the input's size); 0 outside the FOV.
 
         Without ``fov`` one is estimated from the image's dark border.
         """
@@ -183,33 +174,31 @@ class Segmenter:
         fov = np.asarray(fov, bool)
         if fov.shape != (h, w):
             raise ValueError(f"FOV mask is {fov.shape[1]}x{fov.shape[0]} but the image is {w}x{h}")
-        x = torch.from_numpy(rgb).permute(2, 0, 1)[None]
-        x = (x - self._mean) / self._std
+        x = self.checkpoint.preprocessing.normalize(torch.from_numpy(rgb).permute(2, 0, 1)[None])
         scale = self.working_scale(fov)
         if scale != 1.0:
             size = (max(1, round(h * scale)), max(1, round(w * scale)))
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)
         try:
-            with self._lock:
-                prob = self._predict_tiled(x, progress, should_cancel)
+            prob = self._predict_tiled(x, progress, should_cancel)
         except torch.cuda.OutOfMemoryError as exc:
             raise DeviceFailure(f"the GPU ran out of memory ({exc}); try the CPU") from exc
         except RuntimeError as exc:
-            if self.device.type != "cpu" and not isinstance(exc, JobCancelled):
+            if self.device.type != "cpu":
                 raise DeviceFailure(f"{self.device_name} failed: {str(exc).splitlines()[0]}") from exc
             raise
         if scale != 1.0:
-            prob = F.interpolate(prob[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
+            prob = F.interpolate(prob[None], size=(h, w), mode="bilinear", align_corners=False)[0]
         out = prob.clamp_(0, 1).numpy().astype(np.float32, copy=False)
-        out[~fov] = 0.0
-        return out
+        out[:, ~fov] = 0.0
+        return Prediction(out, self.task, self.thresholds, fov)
 
     def _predict_tiled(self, x: torch.Tensor, progress: ProgressCallback | None,
                        should_cancel: CancelCheck | None) -> torch.Tensor:
         _, _, h, w = x.shape
         tiles = list(iter_tiles(h, w, self.tile_size, self.overlap))
         total = len(tiles)
-        acc = torch.zeros(h, w)
+        acc = torch.zeros(len(self.task.classes), h, w)
         weight_sum = torch.zeros(h, w)
         if progress is not None:
             progress(0, total)
@@ -220,7 +209,7 @@ class Segmenter:
             th, tw = tile.shape[-2:]
             prob = self._forward(tile)
             wts = torch.from_numpy(blend_window(th, tw, self.overlap if total > 1 else 0))
-            acc[ys, xs] += prob * wts
+            acc[:, ys, xs] += prob * wts
             weight_sum[ys, xs] += wts
             if progress is not None:
                 progress(done, total)
@@ -228,7 +217,7 @@ class Segmenter:
 
     @torch.inference_mode()
     def _forward(self, tile: torch.Tensor) -> torch.Tensor:
-        """Vessel probability of one normalised 1×3×h×w tile (padded when tiny)."""
+        """Class probabilities (C×h×w) of one normalised 1×3×h×w tile (padded when tiny)."""
         th, tw = tile.shape[-2:]
         ph, pw = max(0, MIN_SIDE - th), max(0, MIN_SIDE - tw)
         if ph or pw:
@@ -237,15 +226,15 @@ class Segmenter:
         # Flips run one after another: on the CPU that is ~30 % faster than one batch of four.
         views: list[tuple[int, ...]] = [(), (-1,), (-2,), (-2, -1)] if self.tta else [()]
         dtype = torch.bfloat16 if self.precision == "bf16" else None
-        p = torch.zeros(t.shape[-2:], device=t.device)
+        p = torch.zeros(len(self.task.classes), *t.shape[-2:], device=t.device)
         for dims in views:
             view = t.flip(dims).contiguous(memory_format=torch.channels_last) if dims else t
             with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
                 logits = self.model(view)["out"].float()
-            vessel = logits.softmax(1)[0, 1]
-            p += vessel.flip(dims) if dims else vessel
+            probs = logits.softmax(1)[0]
+            p += probs.flip(dims) if dims else probs
         p /= len(views)
-        return p[:th, :tw].cpu()
+        return p[:, :th, :tw].cpu()
 
 
 def threshold_mask(prob: np.ndarray, threshold: float) -> np.ndarray:

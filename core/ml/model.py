@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.ml.registry import register_model
+
 
 class DoubleConv(nn.Sequential):
     """(3x3 conv -> BatchNorm -> ReLU) twice."""
@@ -63,6 +65,7 @@ class OutConv(nn.Sequential):
         super().__init__(nn.Conv2d(in_channels, num_classes, kernel_size=1))
 
 
+@register_model("unet")
 class UNet(nn.Module):
     """Four-level UNet returning ``{"out": logits}`` at the input's H x W (any size)."""
 

@@ -21,10 +21,11 @@ import torch
 from core.io.datasets import Sample, split_train_val
 from core.measure.fov import fov_diameter
 from core.measure.metrics import Accumulator
-from core.ml.checkpoint import TUTORIAL_MEAN, TUTORIAL_STD, model_checkpoint, save_checkpoint
+from core.ml.checkpoint import TUTORIAL_MEAN, TUTORIAL_STD, VESSEL_CLASSES, model_checkpoint, save_checkpoint
 from core.ml.devices import resolve_device
 from core.ml.losses import SegmentationLoss
 from core.ml.model import UNet
+from core.ml.preprocessing import Preprocessing
 from core.ml.transforms import training_transforms
 
 Progress = Callable[[int, int, dict[str, float]], None]
@@ -103,19 +104,22 @@ def _batch(
 
 
 @torch.inference_mode()
-def predict_normalized(model: UNet, image: np.ndarray, mean: Any, std: Any, device: torch.device) -> np.ndarray:
-    """Vessel probability of one whole image (used for validation)."""
-    x = (_to_tensor(image) - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1)
+def predict_normalized(model: UNet, image: np.ndarray, preprocessing: Preprocessing,
+                       device: torch.device) -> np.ndarray:
+    """Class probabilities (C×H×W) of one whole image (used for validation)."""
+    x = preprocessing.normalize(_to_tensor(image))
     x = x[None].to(device).contiguous(memory_format=torch.channels_last)
     logits = model(x)["out"].float()
-    return logits.softmax(1)[0, 1].cpu().numpy()
+    return logits.softmax(1)[0].cpu().numpy()
 
 
-def validate(model: UNet, samples: list[Sample], mean: Any, std: Any, device: torch.device) -> Accumulator:
+def validate(model: UNet, samples: list[Sample], preprocessing: Preprocessing, device: torch.device) -> Accumulator:
+    """Vessel-class scores of ``samples`` (threshold and F1 are chosen from this)."""
     model.eval()
+    vessel = VESSEL_CLASSES.index("vessel")
     acc = Accumulator()
     for s in samples:
-        acc.add(predict_normalized(model, s.image, mean, std, device), s.vessels, s.fov)
+        acc.add(predict_normalized(model, s.image, preprocessing, device)[vessel], s.vessels, s.fov)
     return acc
 
 
@@ -138,7 +142,8 @@ def train(
     log(f"training on {len(train_set)} images, validating on {len(val_set)} "
         f"({', '.join(s.name for s in val_set)}), device {device}")
 
-    model = UNet(3, 2, config.bilinear, config.base_c).to(device).to(memory_format=torch.channels_last)
+    model = UNet(3, len(VESSEL_CLASSES), config.bilinear, config.base_c)
+    model = model.to(device).to(memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     steps = config.steps_per_epoch or math.ceil(len(train_set) / config.batch_size)
@@ -153,10 +158,10 @@ def train(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     ema = weight_average(model, config.ema)
     evaluated = ema.module if ema is not None else model
-    transform = training_transforms(config.crop, config.mean, config.std, config.scale, config.photometric)
     # The FOV width the network learned at: Segmenter rescales other cameras' images to match it.
     fov_width = int(np.median([fov_diameter(s.fov) for s in train_set]))
-    preprocessing = {"mean": list(config.mean), "std": list(config.std), "channels": "RGB", "fov_diameter": fov_width}
+    preprocessing = Preprocessing(config.mean, config.std, "RGB", fov_width)
+    transform = training_transforms(config.crop, preprocessing, config.scale, config.photometric)
 
     state_path = out / "last_state.pt"
     start_epoch, best = 0, {"f1": -1.0, "epoch": -1, "threshold": 0.5, "auc": float("nan")}
@@ -208,7 +213,7 @@ def train(
                                  "val_auc": float("nan"), "val_threshold": float("nan")}
         last = epoch == config.epochs - 1
         if val_set and ((epoch + 1) % config.val_every == 0 or last):
-            acc = validate(evaluated, val_set, config.mean, config.std, device)
+            acc = validate(evaluated, val_set, preprocessing, device)
             thr, f1 = acc.best_threshold()
             row.update(val_f1=f1, val_auc=acc.roc_auc(), val_threshold=thr)
             if f1 > best["f1"] or (config.select == "last" and last):
@@ -255,11 +260,11 @@ def weight_average(model: UNet, decay: float) -> torch.optim.swa_utils.AveragedM
     return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
-def _save_model(model: UNet, preprocessing: dict[str, Any], config: TrainConfig, best: dict[str, Any],
+def _save_model(model: UNet, preprocessing: Preprocessing, config: TrainConfig, best: dict[str, Any],
                 path: Path, train_set: list[Sample], val_set: list[Sample]) -> None:
     ckpt = model_checkpoint(
         model, preprocessing,
-        threshold=float(min(max(best["threshold"], 0.01), 0.99)),
+        thresholds={"vessel": float(min(max(best["threshold"], 0.01), 0.99))},
         trained_on=f"{config.trained_on}: images {', '.join(s.name for s in train_set)}",
         metrics={"validation": {"images": [s.name for s in val_set], "f1": best["f1"],
                                 "roc_auc": best["auc"], "epoch": best["epoch"]}},

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from core.io.datasets import IGNORE_INDEX
+from core.ml.preprocessing import Preprocessing
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 Transform = Callable[[torch.Tensor, torch.Tensor, torch.Generator], Pair]
@@ -113,23 +114,21 @@ class ColorJitter:
 
 
 class Normalize:
-    """Subtract mean and divide by std per channel."""
+    """The model's :class:`Preprocessing` normalisation (the same object inference uses)."""
 
-    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
-        self.mean = torch.tensor(mean).view(-1, 1, 1)
-        self.std = torch.tensor(std).view(-1, 1, 1)
+    def __init__(self, preprocessing: Preprocessing) -> None:
+        self.preprocessing = preprocessing
 
     def __call__(self, image: torch.Tensor, target: torch.Tensor, gen: torch.Generator) -> Pair:
-        return (image - self.mean) / self.std, target
+        return self.preprocessing.normalize(image), target
 
 
 def training_transforms(
-    crop: int, mean: Sequence[float], std: Sequence[float], scale: tuple[float, float] = (0.5, 1.2),
-    photometric: bool = True,
+    crop: int, preprocessing: Preprocessing, scale: tuple[float, float] = (0.5, 1.2), photometric: bool = True,
 ) -> Compose:
     """The default recipe: scale, flips, rotations, crop, colour jitter, normalise."""
     steps: list[Transform] = [RandomScale(*scale), RandomFlip(), RandomRotate90(), RandomCrop(crop)]
     if photometric:
         steps.append(ColorJitter())
-    steps.append(Normalize(mean, std))
+    steps.append(Normalize(preprocessing))
     return Compose(steps)

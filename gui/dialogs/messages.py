@@ -46,12 +46,15 @@ def format_card(card: dict[str, Any]) -> str:
     arch = card.get("arch") or {}
     lines.append(f"File: {card.get('path') or 'default model'}")
     if arch:
-        lines.append("Architecture: UNet(" + ", ".join(f"{k}={v}" for k, v in arch.items()) + ")")
+        name = {"unet": "UNet"}.get(str(card.get("architecture", "unet")), str(card.get("architecture")))
+        lines.append(f"Architecture: {name}(" + ", ".join(f"{k}={v}" for k, v in arch.items()) + ")")
+    if card.get("classes"):
+        lines.append(f"Task: {card.get('task', '?')} (classes: {', '.join(card['classes'])})")
     if card.get("parameters"):
         lines.append(f"Parameters: {int(card['parameters']):,}")
     lines.append(f"Trained on: {card.get('trained_on', 'unknown')}")
-    if card.get("threshold") is not None:
-        lines.append(f"Default threshold: {float(card['threshold']):.3f}")
+    for name, value in (card.get("thresholds") or {}).items():
+        lines.append(f"Default threshold ({name}): {float(value):.3f}")
     metrics = card.get("metrics") or {}
     if metrics:
         lines.append("Metrics:")

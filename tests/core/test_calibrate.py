@@ -33,7 +33,7 @@ def test_calibration_picks_the_best_f1_threshold_and_is_stored(tiny_checkpoint_p
     acc = Accumulator()
     seg = Segmenter(checkpoint=ckpt, device="cpu", tta=True)
     for s in val:
-        acc.add(seg.predict(s.image, fov=s.fov), s.vessels, s.fov)
+        acc.add(seg.predict(s.image, fov=s.fov).probability("vessel"), s.vessels, s.fov)
     assert cal.val_f1 == pytest.approx(acc.best_threshold()[1])
     assert acc.scores(cal.threshold).f1 == pytest.approx(cal.val_f1)
 

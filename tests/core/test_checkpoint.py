@@ -21,9 +21,10 @@ from core.ml.checkpoint import (
     save_checkpoint,
 )
 from core.ml.model import UNet
+from core.ml.preprocessing import Preprocessing
 from tests.core._tutorial import tutorial_state_dict
 
-PRE = {"mean": [0.5, 0.4, 0.3], "std": [0.2, 0.2, 0.1], "channels": "RGB"}
+PRE = Preprocessing((0.5, 0.4, 0.3), (0.2, 0.2, 0.1))
 
 
 def _tiny_state() -> dict[str, torch.Tensor]:
@@ -32,7 +33,7 @@ def _tiny_state() -> dict[str, torch.Tensor]:
 
 
 def _project_dict(**overrides) -> dict:
-    d = model_checkpoint(UNet(base_c=4), PRE, threshold=0.4).to_dict()
+    d = model_checkpoint(UNet(base_c=4), PRE, thresholds={"vessel": 0.4}).to_dict()
     d.update(overrides)
     return d
 
@@ -51,8 +52,9 @@ def test_tutorial_training_checkpoint_loads_with_tutorial_defaults(tmp_path: Pat
 
     assert ckpt.source == "tutorial"
     assert ckpt.arch == {"in_channels": 3, "num_classes": 2, "bilinear": True, "base_c": 32}
-    assert tuple(ckpt.preprocessing["mean"]) == pytest.approx((0.709, 0.381, 0.224))
-    assert tuple(ckpt.preprocessing["std"]) == pytest.approx((0.127, 0.079, 0.043))
+    assert ckpt.preprocessing.mean == pytest.approx((0.709, 0.381, 0.224))
+    assert ckpt.preprocessing.std == pytest.approx((0.127, 0.079, 0.043))
+    assert ckpt.classes == ("background", "vessel") and ckpt.task.name == "vessels"
     assert ckpt.threshold == 0.5
     model = ckpt.build_model()
     assert not model.training
@@ -66,8 +68,8 @@ def test_bare_state_dict_loads_with_tutorial_defaults(tmp_path: Path):
     ckpt = load_checkpoint(tmp_path / "bare.pth")
     assert ckpt.source == "state_dict"
     assert ckpt.arch["base_c"] == 32 and ckpt.arch["bilinear"] is True
-    assert tuple(ckpt.preprocessing["mean"]) == TUTORIAL_MEAN
-    assert tuple(ckpt.preprocessing["std"]) == TUTORIAL_STD
+    assert ckpt.preprocessing.mean == TUTORIAL_MEAN
+    assert ckpt.preprocessing.std == TUTORIAL_STD
     assert ckpt.threshold == 0.5
     ckpt.build_model()
 
@@ -93,7 +95,8 @@ def test_tutorial_model_produces_the_same_logits_after_loading(tmp_path: Path):
 def test_round_trip_keeps_weights_and_metadata(tmp_path: Path):
     torch.manual_seed(1)
     model = UNet(base_c=4, bilinear=False)
-    ckpt = model_checkpoint(model, {**PRE, "fov_diameter": 540}, threshold=0.42, trained_on="DRIVE training: 21-36",
+    pre = Preprocessing(PRE.mean, PRE.std, fov_diameter=540)
+    ckpt = model_checkpoint(model, pre, thresholds={"vessel": 0.42}, trained_on="DRIVE training: 21-36",
                             metrics={"validation": {"f1": 0.81}}, recipe={"epochs": 3})
     path = save_checkpoint(ckpt, tmp_path / "m.pt")
     assert not list(tmp_path.glob(".*part")), "no temp file left behind"
@@ -102,8 +105,9 @@ def test_round_trip_keeps_weights_and_metadata(tmp_path: Path):
 
     assert loaded.source == "retinaseg"
     assert loaded.arch == model.arch()
-    assert loaded.preprocessing == {**PRE, "fov_diameter": 540}
-    assert loaded.threshold == pytest.approx(0.42)
+    assert loaded.preprocessing == pre
+    assert loaded.thresholds == {"vessel": pytest.approx(0.42)} and loaded.threshold == pytest.approx(0.42)
+    assert loaded.classes == ("background", "vessel") and loaded.architecture == "unet"
     assert loaded.trained_on == "DRIVE training: 21-36"
     assert loaded.metrics == {"validation": {"f1": 0.81}}
     assert loaded.recipe == {"epochs": 3}
@@ -204,7 +208,7 @@ def test_newer_format_version_is_refused(tmp_path: Path):
 
 @pytest.mark.parametrize("threshold", [0.0, 1.0, 1.5, float("nan")])
 def test_threshold_outside_zero_one_is_refused(tmp_path: Path, threshold: float):
-    torch.save(_project_dict(threshold=threshold), tmp_path / "thr.pt")
+    torch.save(_project_dict(thresholds={"vessel": threshold}), tmp_path / "thr.pt")
     _refused(tmp_path / "thr.pt", "threshold")
 
 
@@ -254,3 +258,64 @@ def test_a_four_byte_junk_file_is_refused_clearly(tmp_path) -> None:
     junk.write_bytes(b"junk")
     with pytest.raises(CheckpointError, match="junk.pt"):
         load_checkpoint(junk)
+
+
+# --- format 2: architectures by name, classes, per-class thresholds ------------------------------
+
+def _version1_dict(**overrides) -> dict:
+    """What this app wrote before format 2: one scalar threshold, no classes, no architecture name."""
+    d = _project_dict()
+    for key in ("classes", "thresholds", "architecture"):
+        d.pop(key)
+    d.update(version=1, threshold=0.37, **overrides)
+    return d
+
+
+def test_version_1_checkpoints_load_as_two_class_vessel_models(tmp_path: Path):
+    torch.save(_version1_dict(), tmp_path / "v1.pt")
+    ckpt = load_checkpoint(tmp_path / "v1.pt")
+    assert ckpt.source == "retinaseg v1" and ckpt.architecture == "unet"
+    assert ckpt.classes == ("background", "vessel") and ckpt.thresholds == {"vessel": pytest.approx(0.37)}
+
+
+def test_saving_writes_the_current_version_with_classes_and_thresholds(tmp_path: Path):
+    raw = torch.load(save_checkpoint(model_checkpoint(UNet(base_c=4), PRE), tmp_path / "m.pt"), weights_only=True)
+    assert raw["version"] == VERSION == 2
+    assert raw["architecture"] == "unet" and raw["classes"] == ["background", "vessel"]
+    assert raw["thresholds"] == {"vessel": 0.5} and "threshold" not in raw
+
+
+def test_a_three_class_model_without_class_names_is_refused_not_shown_as_vessels(tmp_path: Path):
+    torch.manual_seed(0)
+    torch.save({"model": UNet(base_c=4, num_classes=3).state_dict()}, tmp_path / "three.pth")
+    _refused(tmp_path / "three.pth", "3 outputs", "cannot be used")
+
+
+def test_classes_no_task_knows_are_refused(tmp_path: Path):
+    torch.manual_seed(0)
+    d = model_checkpoint(UNet(base_c=4, num_classes=3), PRE).to_dict()
+    d["classes"] = ["background", "cat", "dog"]
+    torch.save(d, tmp_path / "pets.pt")
+    _refused(tmp_path / "pets.pt", "3 classes", "cannot be used", "vessels")
+
+
+def test_class_names_that_disagree_with_the_outputs_are_refused(tmp_path: Path):
+    d = _project_dict(classes=["background", "vessel"])
+    d["arch"] = {**d["arch"], "num_classes": 3}
+    torch.save(d, tmp_path / "count.pt")
+    _refused(tmp_path / "count.pt", "3 outputs", "2 classes")
+
+
+def test_a_missing_class_threshold_is_refused(tmp_path: Path):
+    torch.save(_project_dict(thresholds={}), tmp_path / "nothr.pt")
+    _refused(tmp_path / "nothr.pt", "no threshold", "vessel")
+
+
+def test_an_unknown_architecture_is_refused_naming_the_known_ones(tmp_path: Path):
+    torch.save(_project_dict(architecture="transformer9000"), tmp_path / "arch.pt")
+    _refused(tmp_path / "arch.pt", "unknown architecture", "transformer9000", "unet")
+
+
+def test_unusable_preprocessing_is_refused(tmp_path: Path):
+    torch.save(_project_dict(preprocessing={"mean": [0.5, 0.5, 0.5], "std": [0.0, 0.1, 0.1]}), tmp_path / "std.pt")
+    _refused(tmp_path / "std.pt", "preprocessing")

@@ -16,10 +16,11 @@ from core.cli import main
 from core.errors import CheckpointError
 from core.ml.checkpoint import load_checkpoint, model_checkpoint, save_checkpoint
 from core.ml.model import UNet
+from core.ml.preprocessing import Preprocessing
 from tests.conftest import synthetic_fundus
 from tests.fuzz_corpus import mutate
 
-PRE = {"mean": [0.5, 0.4, 0.3], "std": [0.2, 0.2, 0.1], "channels": "RGB"}
+PRE = Preprocessing((0.5, 0.4, 0.3), (0.2, 0.2, 0.1))
 
 
 class _Touch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +10,10 @@ import pytest
 import torch
 
 from core.errors import CheckpointError, DeviceFailure, JobCancelled
+from core.measure.fov import estimate_fov
 from core.ml import devices
 from core.ml.checkpoint import load_checkpoint
-from core.ml.inference import Segmenter, blend_window, iter_tiles, threshold_mask, tile_starts, to_rgb_float
+from core.ml.inference import Segmenter, blend_window, iter_tiles, tile_starts, to_rgb_float
 from tests.conftest import synthetic_fundus
 
 
@@ -25,8 +27,8 @@ def _whole_image_reference(ckpt_path: Path, image: np.ndarray) -> np.ndarray:
     ckpt = load_checkpoint(ckpt_path)
     model = ckpt.build_model()
     x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0
-    mean = torch.tensor(ckpt.preprocessing["mean"]).view(1, 3, 1, 1)
-    std = torch.tensor(ckpt.preprocessing["std"]).view(1, 3, 1, 1)
+    mean = torch.tensor(ckpt.preprocessing.mean).view(1, 3, 1, 1)
+    std = torch.tensor(ckpt.preprocessing.std).view(1, 3, 1, 1)
     with torch.inference_mode():
         return model((x - mean) / std)["out"].softmax(1)[0, 1].numpy()
 
@@ -54,7 +56,7 @@ def _full(image: np.ndarray) -> np.ndarray:
 def test_single_tile_prediction_equals_a_direct_forward_pass(tiny_checkpoint_path: Path):
     image = synthetic_fundus(70, 90)
     seg = Segmenter(tiny_checkpoint_path, device="cpu", tile_size=128, overlap=16)
-    prob = seg.predict(image, fov=_full(image))
+    prob = seg.predict(image, fov=_full(image)).probability("vessel")
     assert prob.shape == (70, 90) and prob.dtype == np.float32
     np.testing.assert_allclose(prob, _whole_image_reference(tiny_checkpoint_path, image), atol=1e-4)
 
@@ -66,8 +68,8 @@ def test_blending_many_tiles_equals_one_tile_for_a_pointwise_net(tiny_checkpoint
     tiled = Segmenter(tiny_checkpoint_path, device="cpu", tile_size=tile, overlap=overlap)
     whole.model = tiled.model = Pointwise()
     calls: list[tuple[int, int]] = []
-    a = whole.predict(image, fov=_full(image))
-    b = tiled.predict(image, fov=_full(image), progress=lambda d, t: calls.append((d, t)))
+    a = whole.predict(image, fov=_full(image)).probability("vessel")
+    b = tiled.predict(image, fov=_full(image), progress=lambda d, t: calls.append((d, t))).probability("vessel")
     assert calls[-1][1] > 4, "the image really was split into tiles"
     np.testing.assert_allclose(b, a, atol=1e-4)
 
@@ -122,14 +124,15 @@ def test_cancel_stops_after_at_most_one_more_tile(tiny_checkpoint_path: Path, al
         return asked > allowed
 
     with pytest.raises(JobCancelled):
-        seg.predict(image, fov=_full(image), progress=lambda d, t: done.append(d), should_cancel=should_cancel)
+        seg.predict(image, fov=_full(image), progress=lambda d, t: done.append(d),
+                    should_cancel=should_cancel)
     assert max(done) == allowed
 
 
 def test_segmenter_is_usable_after_a_cancel(segmenter: Segmenter, fundus: np.ndarray):
     with pytest.raises(JobCancelled):
         segmenter.predict(fundus, should_cancel=lambda: True)
-    assert segmenter.predict(fundus).shape == fundus.shape[:2]
+    assert segmenter.predict(fundus).probability("vessel").shape == fundus.shape[:2]
 
 
 # --- any image ---------------------------------------------------------------------------------
@@ -149,7 +152,7 @@ def test_segmenter_is_usable_after_a_cancel(segmenter: Segmenter, fundus: np.nda
     ids=["1x1", "5x7", "odd", "gray", "rgba", "rgb16", "gray16", "hw1"],
 )
 def test_any_size_and_kind_of_image_gives_a_probability_map_of_its_size(segmenter: Segmenter, image: np.ndarray):
-    prob = segmenter.predict(image)
+    prob = segmenter.predict(image).probability("vessel")
     assert prob.shape == image.shape[:2]
     assert prob.dtype == np.float32
     assert np.isfinite(prob).all() and prob.min() >= 0 and prob.max() <= 1
@@ -157,19 +160,20 @@ def test_any_size_and_kind_of_image_gives_a_probability_map_of_its_size(segmente
 
 def test_16_bit_image_gives_the_same_map_as_its_8_bit_version(segmenter: Segmenter):
     image = synthetic_fundus(40, 50)
-    np.testing.assert_allclose(segmenter.predict(image.astype(np.uint16) * 257), segmenter.predict(image), atol=1e-4)
+    sixteen = segmenter.predict(image.astype(np.uint16) * 257).probability("vessel")
+    np.testing.assert_allclose(sixteen, segmenter.predict(image).probability("vessel"), atol=1e-4)
 
 
 def test_probability_is_zero_outside_the_fov(segmenter: Segmenter, fundus: np.ndarray):
     fov = np.zeros(fundus.shape[:2], bool)
     fov[10:60, 20:90] = True
-    prob = segmenter.predict(fundus, fov=fov)
+    prob = segmenter.predict(fundus, fov=fov).probability("vessel")
     assert (prob[~fov] == 0).all()
     assert (prob[fov] > 0).any()
 
 
 def test_without_a_fov_the_dark_border_is_excluded(segmenter: Segmenter, fundus: np.ndarray):
-    prob = segmenter.predict(fundus)
+    prob = segmenter.predict(fundus).probability("vessel")
     assert prob[0, 0] == 0 and prob[-1, -1] == 0
     assert (prob[40:56, 50:62] > 0).all()
 
@@ -194,19 +198,19 @@ def test_to_rgb_float_scales_by_bit_depth():
 
 def test_images_are_rescaled_to_the_training_fov_size_and_back(tiny_checkpoint_path: Path):
     ckpt = load_checkpoint(tiny_checkpoint_path)
-    ckpt.preprocessing["fov_diameter"] = 80
+    ckpt.preprocessing = replace(ckpt.preprocessing, fov_diameter=80)
     seg = Segmenter(checkpoint=ckpt, device="cpu")
     image = synthetic_fundus(40, 50)
     fov = _full(image)
     assert seg.working_scale(fov) == pytest.approx(80 / 50)
-    assert seg.predict(image, fov=fov).shape == (40, 50)
-    ckpt.preprocessing["fov_diameter"] = 55  # within tolerance: no resampling
+    assert seg.predict(image, fov=fov).probability("vessel").shape == (40, 50)
+    ckpt.preprocessing = replace(ckpt.preprocessing, fov_diameter=55)  # within tolerance: no resampling
     assert seg.working_scale(fov) == 1.0
 
 
 def test_bf16_precision_runs_and_stays_close(tiny_checkpoint_path: Path, fundus: np.ndarray):
-    fp32 = Segmenter(tiny_checkpoint_path, device="cpu").predict(fundus)
-    bf16 = Segmenter(tiny_checkpoint_path, device="cpu", precision="bf16").predict(fundus)
+    fp32 = Segmenter(tiny_checkpoint_path, device="cpu").predict(fundus).probability("vessel")
+    bf16 = Segmenter(tiny_checkpoint_path, device="cpu", precision="bf16").predict(fundus).probability("vessel")
     assert bf16.dtype == np.float32
     assert np.abs(bf16 - fp32).max() < 0.1
 
@@ -238,14 +242,9 @@ def test_a_tutorial_checkpoint_segments_with_its_own_normalisation(tmp_path: Pat
     seg = Segmenter(tmp_path / "model_best.pth", device="cpu")
     assert seg.card()["source"] == "tutorial" and seg.threshold == 0.5
     assert seg.card()["preprocessing"]["mean"] == pytest.approx([0.709, 0.381, 0.224])
-    assert seg.predict(fundus).shape == fundus.shape[:2]
+    assert seg.predict(fundus).probability("vessel").shape == fundus.shape[:2]
 
 
-def test_threshold_mask():
-    prob = np.array([[0.2, 0.5], [0.7, 0.0]], np.float32)
-    assert threshold_mask(prob, 0.5).tolist() == [[False, True], [True, False]]
-    with pytest.raises(ValueError, match="threshold"):
-        threshold_mask(prob, 1.5)
 
 
 class Failing(torch.nn.Module):
@@ -320,10 +319,11 @@ def test_flip_averaging_is_equivariant_and_follows_the_checkpoint(tiny_checkpoin
     image = synthetic_fundus(64, 80)
     fov = np.ones(image.shape[:2], bool)
     seg = Segmenter(checkpoint=ckpt, device="cpu", tta=True)
-    p = seg.predict(image, fov=fov)
-    p_mirror = seg.predict(image[:, ::-1].copy(), fov=fov)
+    p = seg.predict(image, fov=fov).probability("vessel")
+    p_mirror = seg.predict(image[:, ::-1].copy(), fov=fov).probability("vessel")
     np.testing.assert_allclose(p_mirror[:, ::-1], p, atol=1e-5)
-    assert not np.allclose(Segmenter(checkpoint=ckpt, device="cpu", tta=False).predict(image, fov=fov), p)
+    plain = Segmenter(checkpoint=ckpt, device="cpu", tta=False).predict(image, fov=fov)
+    assert not np.allclose(plain.probability("vessel"), p)
     ckpt.inference = {"precision": "bf16", "tta": True}
     recommended = Segmenter(checkpoint=ckpt, device="cpu")
     assert (recommended.precision, recommended.tta) == ("bf16", True)
@@ -332,13 +332,30 @@ def test_flip_averaging_is_equivariant_and_follows_the_checkpoint(tiny_checkpoin
 
 def test_small_images_are_enlarged_at_most_max_upscale(tiny_checkpoint_path) -> None:
     from core.ml.checkpoint import load_checkpoint
-    from core.ml.inference import MAX_UPSCALE, Segmenter
+    from core.ml.preprocessing import MAX_UPSCALE
 
     ckpt = load_checkpoint(tiny_checkpoint_path)
-    ckpt.preprocessing["fov_diameter"] = 540
+    ckpt.preprocessing = replace(ckpt.preprocessing, fov_diameter=540)
     seg = Segmenter(checkpoint=ckpt, device="cpu")
     thumbnail_fov = np.ones((60, 60), bool)
     assert seg.working_scale(thumbnail_fov) == MAX_UPSCALE
     assert seg.working_scale(np.ones((300, 300), bool)) == pytest.approx(1.8)
     assert seg.working_scale(np.ones((500, 500), bool)) == 1.0  # within tolerance: untouched
     assert seg.working_scale(np.ones((1400, 1400), bool)) == pytest.approx(540 / 1400)
+
+
+def test_a_prediction_holds_every_class_summing_to_one_inside_the_fov(segmenter: Segmenter, fundus: np.ndarray):
+    fov = estimate_fov(fundus)
+    prediction = segmenter.predict(fundus, fov=fov)
+    assert prediction.classes == ("background", "vessel") and prediction.probabilities.shape == (2, *fundus.shape[:2])
+    np.testing.assert_allclose(prediction.probabilities[:, fov].sum(0), 1.0, atol=1e-5)
+    assert not prediction.probabilities[:, ~fov].any(), "every class is 0 outside the FOV"
+    assert prediction.thresholds == segmenter.thresholds == {"vessel": segmenter.threshold}
+
+
+def test_decode_uses_the_model_threshold_unless_told_otherwise(segmenter: Segmenter, fundus: np.ndarray):
+    prediction = segmenter.predict(fundus)
+    vessel = prediction.probability("vessel")
+    assert np.array_equal(prediction.decode() == 1, vessel >= segmenter.threshold)
+    assert np.array_equal(prediction.decode({"vessel": 0.9}) == 1, vessel >= 0.9)
+    assert prediction.decode().dtype == np.uint8

@@ -71,7 +71,7 @@ def test_a_short_run_lowers_the_loss_and_writes_a_usable_best_checkpoint(tmp_pat
     assert validation["epoch"] == result.best_epoch and validation["f1"] == pytest.approx(result.val_f1)
     assert len(validation["images"]) == 1
     assert validation["images"][0] not in ckpt.trained_on.split(": ")[1].split(", "), "validation image not trained on"
-    assert ckpt.preprocessing["fov_diameter"] > 0
+    assert ckpt.preprocessing.fov_diameter > 0
     assert ckpt.recipe["base_c"] == 4
 
     with (tmp_path / "log.csv").open() as f:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from core.io.datasets import IGNORE_INDEX
+from core.ml.preprocessing import Preprocessing
 from core.ml.transforms import (
     ColorJitter,
     Compose,
@@ -102,14 +103,14 @@ def test_color_jitter_leaves_target_alone_and_keeps_values_in_range(seed: int):
 def test_normalize_uses_mean_and_std():
     image = torch.tensor(MEAN).view(3, 1, 1).expand(3, 4, 4).clone()
     image[:, 0, 0] += torch.tensor(STD)
-    out, _ = Normalize(MEAN, STD)(image, torch.zeros(4, 4, dtype=torch.long), _gen())
+    out, _ = Normalize(Preprocessing(MEAN, STD))(image, torch.zeros(4, 4, dtype=torch.long), _gen())
     assert torch.allclose(out[:, 1:, 1:], torch.zeros(1))
     assert torch.allclose(out[:, 0, 0], torch.ones(3))
 
 
 def test_training_recipe_is_deterministic_for_a_seed():
     image, target = _pair(70, 90)
-    recipe = training_transforms(48, MEAN, STD)
+    recipe = training_transforms(48, Preprocessing(MEAN, STD))
     a = recipe(image, target, _gen(3))
     b = recipe(image, target, _gen(3))
     c = recipe(image, target, _gen(4))
@@ -120,7 +121,7 @@ def test_training_recipe_is_deterministic_for_a_seed():
 def test_training_recipe_output_shapes_and_labels():
     image, target = _pair(70, 90)
     for seed in range(5):
-        out_image, out_target = training_transforms(48, MEAN, STD)(image, target, _gen(seed))
+        out_image, out_target = training_transforms(48, Preprocessing(MEAN, STD))(image, target, _gen(seed))
         assert out_image.shape == (3, 48, 48) and out_target.shape == (48, 48)
         assert out_image.dtype == torch.float32 and out_target.dtype == torch.long
         assert set(out_target.unique().tolist()) <= {0, 1, IGNORE_INDEX}
