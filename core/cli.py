@@ -138,12 +138,10 @@ def _worker_spec(segmenter):  # type: ignore[no-untyped-def]
     Workers keep this process's torch thread count: convolutions sum in another order with another
     count, and the files must be byte-identical to those of a single process.
     """
-    import torch
-
     from core.batch import SegmenterSpec
 
     return SegmenterSpec(str(segmenter.model_path), segmenter.device.type, segmenter.precision, segmenter.tta,
-                         threads=torch.get_num_threads())
+                         threads=segmenter.threads)
 
 
 def cmd_train(args: argparse.Namespace) -> int:

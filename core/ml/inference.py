@@ -144,6 +144,11 @@ class Segmenter:
         return float(self.checkpoint.threshold)
 
     @property
+    def threads(self) -> int:
+        """CPU threads torch computes with (results are bit-identical only at the same count)."""
+        return torch.get_num_threads()
+
+    @property
     def device_name(self) -> str:
         """Human description of the device in use, e.g. 'CUDA (NVIDIA H100)' or 'CPU'."""
         return available_devices().get(self.device.type, str(self.device))
