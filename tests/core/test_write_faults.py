@@ -160,7 +160,7 @@ def _expect_write_error(call, *words: str) -> str:  # type: ignore[no-untyped-de
 
 def scenario_full_disk(mnt: str, model: str, inputs: str) -> None:
     """On a 512 KB tmpfs: exports and a batch that cannot fit fail cleanly; what was there stays whole."""
-    from core.batch import segment_files
+    from core.batch import plan, run_batch
     from core.io.recovery import save_autosave
     from core.ml.inference import Segmenter
 
@@ -188,7 +188,7 @@ def scenario_full_disk(mnt: str, model: str, inputs: str) -> None:
     finally:
         os.close(fd)
     files = sorted(Path(inputs).iterdir())
-    summary = segment_files(Segmenter(model, device="cpu"), files, root / "out", save_prob=True)
+    summary = run_batch(plan(files, root / "out", save_prob=True, overwrite=False), Segmenter(model, device="cpu"))
     assert len(summary.done) + len(summary.failed) == len(files), summary.text()
     assert summary.failed and all("No space left on device" in why for _, why in summary.failed), summary.text()
     for p in (root / "out").iterdir():
@@ -202,7 +202,7 @@ def scenario_full_disk(mnt: str, model: str, inputs: str) -> None:
 
 def scenario_read_only(mnt: str, model: str, inputs: str) -> None:
     """On a read-only mount (refused even to root): clear errors before any work, old files untouched."""
-    from core.batch import segment_files
+    from core.batch import plan, run_batch
     from core.cli import main
     from core.io.recovery import save_autosave
     from core.ml.inference import Segmenter
@@ -225,8 +225,9 @@ def scenario_read_only(mnt: str, model: str, inputs: str) -> None:
     calls = []
     real_predict = segmenter.predict
     segmenter.predict = lambda *a, **k: calls.append(1) or real_predict(*a, **k)  # type: ignore[method-assign]
-    _expect_write_error(lambda: segment_files(segmenter, files, root / "out"), "out", "read-only")
-    _expect_write_error(lambda: segment_files(segmenter, files, root / "new" / "out"), "cannot create")
+    batch = lambda out: run_batch(plan(files, out, save_prob=False, overwrite=False), segmenter)  # noqa: E731
+    _expect_write_error(lambda: batch(root / "out"), "out", "read-only")
+    _expect_write_error(lambda: batch(root / "new" / "out"), "cannot create")
     assert calls == [], "no image was segmented for nothing"
     rc = main(["segment", *map(str, files), "-o", str(root / "out"), "--model", model])
     assert rc == 1
