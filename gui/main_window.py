@@ -1,10 +1,10 @@
-"""MainWindow: composition of canvas, controls, menus and status bar around the job runner.
+"""MainWindow: composition of canvas, controls, menus and status bar around the job runners.
 
-The window holds no model logic: documents (gui.document.document) hold the data, the job runner
-(gui.jobs.runner) runs segmentation, device probing, model checks and exports in its thread, widgets show
-one concern each. Editing (gui.actions.editing), export and the unsaved-edits question (gui.actions.export),
-autosave (gui.document.autosave) and the batch dialog (gui.dialogs.batch) live in their own modules; this
-file only wires them together.
+The window holds no model logic: documents (gui.document.document) hold the data, two job runners
+(gui.jobs.runner) run segmentation, device probing and model checks in one thread, exports and image
+reads in another, widgets show one concern each. Editing (gui.actions.editing), export and the
+unsaved-edits question (gui.actions.export), autosave (gui.document.autosave) and the batch dialog
+(gui.dialogs.batch) live in their own modules; this file only wires them together.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import ImageReadError
-from core.io.images import READABLE_SUFFIXES, is_image_file
+from core.io.images import READABLE_SUFFIXES, is_image_file, load_image
 from core.predict.service import PredictionService, SegmentRequest
 from core.resources import default_model_path
 from gui.actions.device_choice import DeviceChoice
@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self._pending: dict[int, ImageDocument] = {}  # segmentation request -> the document it is for
         self._probe: int | None = None
+        self._opening: tuple[int, int, Path] | None = None  # the read in flight: request id, index, path
 
         self.overlay_style = OverlayStyle(self)
         self.overlay_style.restore(self.settings.overlay())
@@ -79,7 +80,7 @@ class MainWindow(QMainWindow):
         #: model cache and GPU fallback; used in the job runner's thread only (the batch gets its factory)
         self.service = service or PredictionService()
         self.jobs = JobRunner("jobs", self)
-        #: file writing has a thread of its own: an export never waits behind a segmentation
+        #: files have a thread of their own: an export or an image read never waits behind a segmentation
         self.io_jobs = JobRunner("io", self)
         self.models = ModelChoice(self.jobs, self.service, self.settings, model_path, self)
         self.devices_choice = DeviceChoice(self.settings, device or self.settings.device, self)
@@ -219,6 +220,9 @@ class MainWindow(QMainWindow):
         jobs.failed.connect(self._on_job_failed)
         jobs.cancelled.connect(self._on_segment_cancelled)
         jobs.notice.connect(self._on_notice)
+        self.io_jobs.finished.connect(self._on_read)
+        self.io_jobs.failed.connect(self._on_read_failed)
+        self.io_jobs.cancelled.connect(lambda rid: self._take_read(rid))
         jobs.busyChanged.connect(lambda kind, busy: kind == "segment" and self._on_busy(busy))
         self.devices_choice.textChanged.connect(self.status.show_device)
         self.models.changed.connect(self.modelChanged)
@@ -253,6 +257,7 @@ class MainWindow(QMainWindow):
         p = Path(path)
         if not self.may_leave_current():
             return False
+        self.io_jobs.cancel_kind("open")  # a new list: an image still being read is not wanted any more
         try:
             if p.is_dir():
                 self.session.open_folder(p)
@@ -274,6 +279,7 @@ class MainWindow(QMainWindow):
             return self.open_path(paths[0])
         if not self.may_leave_current():
             return False
+        self.io_jobs.cancel_kind("open")
         try:
             self.session.open_files(images)
         except (ImageReadError, ValueError) as exc:
@@ -281,13 +287,42 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    def step(self, delta: int) -> None:
-        if not self.may_leave_current():
-            return
-        try:
-            self.session.step(delta)
-        except ImageReadError as exc:
-            self.report_error("Cannot open", str(exc))
+    def step(self, delta: int) -> int | None:
+        """Next (+1) / previous (-1) image. One not read yet is read in the worker and shown when it
+        arrives; stepping on meanwhile drops that read. Returns its request id (None: shown at once)."""
+        start = self._opening[1] if self._opening is not None else self.session.index
+        target = start + delta
+        if not 0 <= target < len(self.session.paths) or not self.may_leave_current():
+            return None
+        path = self.session.paths[target]
+        if self.session.document(path) is not None:  # open already: nothing to read
+            self.io_jobs.cancel_kind("open")
+            self.session.go_to(target)
+            return None
+        rid = self.io_jobs.submit(lambda _progress, _cancel: load_image(path), kind="open")
+        self._opening = (rid, target, path)
+        self.statusBar().showMessage(f"Opening {path.name}…")
+        return rid
+
+    def _take_read(self, rid: int) -> tuple[int, Path] | None:
+        """Forget read ``rid``; its (index, path) when it is the one the window waits for."""
+        if self._opening is None or self._opening[0] != rid:
+            return None
+        _, index, path = self._opening
+        self._opening = None
+        return index, path
+
+    def _on_read(self, rid: int, loaded: object) -> None:
+        if (wanted := self._take_read(rid)) is None:
+            return  # not a read, or one the user has moved on from
+        index, path = wanted
+        if index < len(self.session.paths) and self.session.paths[index] == path:  # the list may have changed
+            self.statusBar().clearMessage()
+            self.session.go_to(index, loaded)  # type: ignore[arg-type]
+
+    def _on_read_failed(self, rid: int, message: str) -> None:
+        if self._take_read(rid) is not None:
+            self.report_error("Cannot open", message)
 
     def _ask_open_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.last_dir, IMAGE_FILTER)

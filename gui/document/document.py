@@ -25,7 +25,7 @@ from core.edit.document_state import DocumentState
 from core.edit.mask_ops import Box, Point
 from core.edit.task_result import MaskChange, MaskState, TaskResult
 from core.io.images import load_image
-from core.io.loaded import ImageMetadata
+from core.io.loaded import ImageMetadata, LoadedImage
 from core.predict.prediction import Prediction
 from core.predict.tasks import BACKGROUND, VESSEL
 from gui.canvas.render import fov_outline
@@ -81,9 +81,10 @@ class ImageDocument(QObject):
         self.undo_stack.setUndoLimit(UNDO_LIMIT)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], parent: QObject | None = None) -> ImageDocument:
-        """Read an image file (raises core.io.images.ImageReadError with a clear message)."""
-        loaded = load_image(path)
+    def from_file(cls, path: str | os.PathLike[str], parent: QObject | None = None,
+                  loaded: LoadedImage | None = None) -> ImageDocument:
+        """Read an image file, unless ``loaded`` (raises core.io.images.ImageReadError with a clear message)."""
+        loaded = loaded if loaded is not None else load_image(path)
         doc = cls(loaded.pixels, path, parent)
         doc.metadata = loaded.metadata
         return doc

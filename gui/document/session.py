@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.errors import ImageReadError
 from core.io.images import list_images
+from core.io.loaded import LoadedImage
 from gui.document.document import ImageDocument
 
 
@@ -77,11 +78,12 @@ class ImageSession(QObject):
             raise ValueError(f"{folder}: no images found (readable: .tif, .png, .jpg, .bmp, .gif, .ppm)")
         return self.open_files(paths, self._first_readable(paths))
 
-    def go_to(self, index: int) -> ImageDocument:
-        """Show image ``index`` of the list (raises ImageReadError; the current image then stays)."""
+    def go_to(self, index: int, loaded: LoadedImage | None = None) -> ImageDocument:
+        """Show image ``index`` of the list, read now unless ``loaded`` (read in a worker) is given
+        (raises ImageReadError; the current image then stays)."""
         if not 0 <= index < len(self.paths):
             raise IndexError(index)
-        doc = self._load(self.paths[index])
+        doc = self._load(self.paths[index], loaded)
         self._show(index, doc)
         return doc
 
@@ -100,10 +102,10 @@ class ImageSession(QObject):
     def can_step_forward(self) -> bool:
         return 0 <= self.index < len(self.paths) - 1
 
-    def _load(self, path: Path) -> ImageDocument:
+    def _load(self, path: Path, loaded: LoadedImage | None = None) -> ImageDocument:
         doc = self._documents.get(path)
         if doc is None:
-            doc = ImageDocument.from_file(path, parent=self)
+            doc = ImageDocument.from_file(path, parent=self, loaded=loaded)
             self._documents[path] = doc
             self.documentOpened.emit(doc)
         return doc

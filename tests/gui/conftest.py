@@ -136,6 +136,12 @@ class FakeService(PredictionService):
         return super().segment(request, progress, should_cancel, notice)
 
 
+def step_and_wait(qtbot, window, delta: int) -> None:  # noqa: ANN001
+    """Step through the image list and wait until the image (read in the worker) is shown or refused."""
+    if window.step(delta) is not None:
+        qtbot.waitUntil(lambda: not window.io_jobs.busy("open"), timeout=30_000)
+
+
 @pytest.fixture
 def make_window(qtbot, settings: AppSettings, tiny_checkpoint_path: Path) -> Iterator:  # noqa: ANN001
     """Factory for a shown MainWindow (tiny model, CPU unless told otherwise); shut down after the test."""

@@ -14,7 +14,7 @@ import gui.dialogs.prompts
 from core.edit.task_result import MaskSource
 from core.io.images import write_image
 from gui.canvas.tools import Tool
-from tests.gui.conftest import FakeService
+from tests.gui.conftest import FakeService, step_and_wait
 
 SEGMENT_TIMEOUT = 60_000
 NO_MOD = Qt.KeyboardModifier.NoModifier
@@ -267,7 +267,7 @@ def test_edit_history_survives_switching_images(qtbot, make_window, image_folder
     window.canvas.zoom_100()
     first = window.document
     drag(window.canvas, [(20, 20), (30, 20)])
-    window.step(1)
+    step_and_wait(qtbot, window, 1)  # b.png is read in the worker
     assert window.document is not first and not window.isWindowModified()
     assert not window.editing.act_undo.isEnabled()
     window.step(-1)

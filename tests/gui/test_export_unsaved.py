@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 import gui.dialogs.prompts
 from core.io.export import read_mask, uint16_to_probability
 from core.io.images import read_image
-from tests.gui.conftest import FakeService
+from tests.gui.conftest import FakeService, step_and_wait
 from tests.gui.test_editing import drag, segment_and_wait
 
 
@@ -136,7 +136,7 @@ def test_switching_image_with_unsaved_edits(qtbot, make_window, image_folder: Pa
     window.headless = False
     monkeypatch.setattr(gui.dialogs.prompts, "ask_unsaved", lambda *_: answer)
 
-    window.step(1)
+    step_and_wait(qtbot, window, 1)
 
     if answer == "cancel":
         assert window.document is first and first.mask.any()

@@ -11,7 +11,10 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
-from tests.gui.conftest import FakeService
+import gui.main_window
+from core.io.images import write_image
+from tests.conftest import synthetic_fundus
+from tests.gui.conftest import FakeService, step_and_wait
 
 SEGMENT_TIMEOUT = 60_000
 
@@ -231,14 +234,15 @@ def test_folder_keeps_one_document_per_image(qtbot, make_window, image_folder: P
     segment_and_wait(qtbot, window)
     first.set_threshold(0.3)
 
-    window.act_next.trigger()
+    with qtbot.waitSignal(window.session.currentChanged, timeout=SEGMENT_TIMEOUT):
+        window.act_next.trigger()  # b.png is read in the worker, then shown
     assert window.document is not first and not window.document.has_prediction
     assert "(2/3)" in window.windowTitle()
-    with qtbot.waitSignal(window.errorShown):
+    with qtbot.waitSignal(window.errorShown, timeout=SEGMENT_TIMEOUT):
         window.act_next.trigger()  # the broken file: a message, and b.png stays
     assert window.document.name == "b.png"
 
-    window.act_prev.trigger()
+    window.act_prev.trigger()  # open already: shown at once
     assert window.document is first and first.has_prediction and first.threshold == pytest.approx(0.3)
     assert window.threshold.spin.value() == pytest.approx(0.3)
     assert str(image_folder.resolve()) in settings.recent_files()
@@ -304,7 +308,7 @@ def test_a_result_arriving_after_the_user_moved_on_goes_to_its_own_image(qtbot, 
         window.segment()
 
     with qtbot.waitSignal(window.segmentFinished, timeout=SEGMENT_TIMEOUT) as done:
-        window.act_next.trigger()  # the user moves on while the network still runs on a.png
+        step_and_wait(qtbot, window, 1)  # the user moves on while the network still runs on a.png
     second = window.document
 
     assert done.args[0] is True and second is not first and second.name == "b.png"
@@ -320,7 +324,7 @@ def test_segmenting_the_next_image_drops_the_running_result(qtbot, make_window, 
     first = window.document
     with qtbot.waitSignal(window.jobs.progress, timeout=SEGMENT_TIMEOUT):
         window.segment()
-    window.act_next.trigger()
+    step_and_wait(qtbot, window, 1)
     second = window.document
 
     service.predictors[-1].delay = 0.0
@@ -334,3 +338,34 @@ def test_segmenting_the_next_image_drops_the_running_result(qtbot, make_window, 
     assert done.args[0] is True and rid is not None
     assert second.has_prediction and second.probability.shape == (80, 80)
     assert not first.has_prediction  # the first run's result was dropped, not applied anywhere
+
+
+def test_a_read_the_user_moved_on_from_is_dropped(qtbot, make_window, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import threading
+
+    folder = tmp_path / "three"
+    folder.mkdir()
+    for i, name in enumerate(["a.png", "b.png", "d.png"]):
+        write_image(folder / name, synthetic_fundus(40 + 8 * i, 48, seed=i))
+    gate, reading_b = threading.Event(), threading.Event()
+    real = gui.main_window.load_image
+
+    def slow_for_b(path):  # noqa: ANN001, ANN202
+        if Path(path).name == "b.png":
+            reading_b.set()
+            gate.wait(10)  # a slow network drive
+        return real(path)
+
+    monkeypatch.setattr(gui.main_window, "load_image", slow_for_b)
+    window = make_window(FakeService())
+    assert window.open_path(folder) and window.document.name == "a.png"
+
+    assert window.step(1) is not None  # b.png: read in the worker; a.png stays shown meanwhile
+    assert reading_b.wait(10) and window.document.name == "a.png"
+    with qtbot.waitSignal(window.session.currentChanged, timeout=SEGMENT_TIMEOUT):
+        window.step(1)  # the user presses Next again before b.png arrived: d.png
+        gate.set()
+    qtbot.waitUntil(lambda: window.io_jobs.idle, timeout=SEGMENT_TIMEOUT)
+
+    assert window.document.name == "d.png" and "(3/3)" in window.windowTitle()
+    assert window.session.document(folder / "b.png") is None  # b.png's read was dropped, never shown
