@@ -145,3 +145,26 @@ def test_switching_image_with_unsaved_edits(qtbot, make_window, image_folder: Pa
         assert not first.mask.any() and not first.modified  # back to the saved state…
         assert first.undo_stack.canRedo()  # …with the edit still redoable
     window.headless = True
+
+
+def test_export_does_not_wait_behind_a_running_segmentation(qtbot, make_window, image_file: Path,  # noqa: ANN001
+                                                            tmp_path: Path) -> None:
+    import time
+
+    service = FakeService()
+    window = make_window(service)
+    assert window.open_path(image_file)
+    segment_and_wait(qtbot, window)
+    slow = service.predictors[-1]
+    slow.tiles, slow.delay = 200, 0.05  # the next run takes 10 s
+    with qtbot.waitSignal(window.jobs.progress, timeout=30_000):
+        window.segment()
+    out = tmp_path / "out"
+    out.mkdir()
+
+    start = time.perf_counter()
+    assert window.export(str(out))  # written in the file thread while the network runs
+
+    assert time.perf_counter() - start < 5.0 and window.segmenting
+    assert (out / "eye_mask.png").is_file()
+    window.cancel_segmentation()
