@@ -158,6 +158,8 @@ class JobRunner(QObject):
         """
         if rid not in self._kind:
             return True
+        if not self._thread.isRunning():  # shut down: nothing will ever answer
+            return False
         loop = QEventLoop()
         timer = QTimer()
         timer.setSingleShot(True)
