@@ -1,4 +1,4 @@
-"""evaluate(): vessel scores of any Predictor inside the FOV, pooled and per image, at the model's or a given threshold."""
+"""evaluate(): vessel scores of any Predictor inside the FOV, pooled and per image, at a chosen threshold."""
 
 from __future__ import annotations
 
