@@ -1,23 +1,32 @@
-"""DRIVE dataset discovery and loading.
+"""The labelled datasets of the training pool: discovery and loading, one finder per dataset.
 
-Layout: ``<root>/<split>/images/NN_<split>.tif``, ``1st_manual/NN_manual1.gif``,
-``mask/NN_<split>_mask.gif``. Targets hold 0 (background), 1 (vessel) and
+DRIVE: ``<root>/<split>/images/NN_<split>.tif``, ``1st_manual/NN_manual1.gif``, ``mask/NN_<split>_mask.gif``.
+CHASE_DB1: ``Image_NNx.jpg`` with ``Image_NNx_1stHO.png`` (no FOV masks: estimated as the app does).
+HRF: ``images/NAME.jpg``, ``manual1/NAME.tif`` (or, for the three images without it, any non-black
+pixel of ``av/NAME_AVmanual.png``), ``mask/NAME_mask.tif``. CHASE_DB1 and HRF name their splits in
+``split-train.txt`` / ``split-test.txt``. Targets hold 0 (background), 1 (vessel) and
 ``IGNORE_INDEX`` outside the field of view.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from core.io.images import load_image, read_image
+from core.measure.fov import estimate_fov
 
 IGNORE_INDEX = 255
 DRIVE_ENV = "RETINASEG_DRIVE"
+#: The folder holding every dataset of the pool (DRIVE/, CHASE_DB1/, HRF/ ...).
+DATA_ENV = "RETINASEG_DATA"
 SPLITS = ("training", "test")
+#: Dataset name -> its folder inside the pool.
+FOLDERS = {"drive": "DRIVE", "chase": "CHASE_DB1", "hrf": "HRF"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,7 @@ class Sample:
     image: np.ndarray  # H x W x 3 uint8
     vessels: np.ndarray  # H x W bool
     fov: np.ndarray  # H x W bool
+    dataset: str = ""  # "drive", "chase", "hrf" ...
 
     def target(self) -> np.ndarray:
         """uint8 target: 1 vessel, 0 background, IGNORE_INDEX outside the FOV."""
@@ -41,7 +51,9 @@ class SampleFiles:
     name: str
     image: Path
     vessels: Path
-    fov: Path
+    fov: Path | None  # None: estimated from the image
+    #: The vessel label is an artery/vein colour image: any non-black pixel is vessel.
+    vessels_from_av: bool = False
 
 
 def default_drive_root() -> Path | None:
@@ -72,14 +84,83 @@ def find_drive(root: str | os.PathLike[str], split: str = "training") -> list[Sa
     return files
 
 
-def load_sample(files: SampleFiles) -> Sample:
-    """Read one sample's image, label and FOV mask."""
+def _split_names(root: Path, split: str) -> list[str]:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    listing = root / ("split-train.txt" if split == "training" else "split-test.txt")
+    if not listing.is_file():
+        raise FileNotFoundError(f"{listing} not found: is {root} the dataset's folder?")
+    return [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+
+
+def _require(*paths: Path) -> None:
+    for needed in paths:
+        if not needed.is_file():
+            raise FileNotFoundError(f"{needed} is missing")
+
+
+def find_chase(root: str | os.PathLike[str], split: str = "training") -> list[SampleFiles]:
+    """CHASE_DB1 files of one split (the first human observer is the reference; FOV estimated)."""
+    base = Path(root)
+    files = []
+    for name in _split_names(base, split):
+        image = base / name
+        vessels = base / f"{image.stem}_1stHO.png"
+        _require(image, vessels)
+        files.append(SampleFiles(image.stem, image, vessels, None))
+    return files
+
+
+def find_hrf(root: str | os.PathLike[str], split: str = "training") -> list[SampleFiles]:
+    """HRF files of one split; the three images without ``manual1`` take their vessels from ``av``."""
+    base = Path(root)
+    files = []
+    for name in _split_names(base, split):
+        image = base / "images" / name
+        stem = Path(name).stem
+        manual = base / "manual1" / f"{stem}.tif"
+        fov = base / "mask" / f"{stem}_mask.tif"
+        from_av = not manual.is_file()
+        vessels = base / "av" / f"{stem}_AVmanual.png" if from_av else manual
+        _require(image, vessels, fov)
+        files.append(SampleFiles(stem, image, vessels, fov, vessels_from_av=from_av))
+    return files
+
+
+#: Dataset name -> finder of one split's files.
+FINDERS: dict[str, Callable[[str | os.PathLike[str], str], list[SampleFiles]]] = {
+    "drive": find_drive, "chase": find_chase, "hrf": find_hrf,
+}
+
+
+def default_data_root() -> Path | None:
+    """The pool's folder from ``$RETINASEG_DATA``, else the parent of ``$RETINASEG_DRIVE``, else None."""
+    value = os.environ.get(DATA_ENV)
+    if value:
+        return Path(value)
+    drive = default_drive_root()
+    return drive.parent if drive is not None else None
+
+
+def load_dataset(name: str, root: str | os.PathLike[str], split: str = "training") -> list[Sample]:
+    """Load one split of dataset ``name`` from its folder ``root`` (e.g. ``<pool>/HRF``)."""
+    finder = FINDERS.get(name)
+    if finder is None:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(FINDERS)}")
+    return [load_sample(f, name) for f in finder(root, split)]
+
+
+def load_sample(files: SampleFiles, dataset: str = "drive") -> Sample:
+    """Read one sample's image, label and FOV mask (estimated when the dataset has none)."""
     image = load_image(files.image, mode="RGB").pixels
-    vessels = read_image(files.vessels, mode="L") > 127
-    fov = read_image(files.fov, mode="L") > 127
+    if files.vessels_from_av:
+        vessels = read_image(files.vessels, mode="RGB").max(axis=2) > 127
+    else:
+        vessels = read_image(files.vessels, mode="L") > 127
+    fov = read_image(files.fov, mode="L") > 127 if files.fov is not None else estimate_fov(image)
     if not (image.shape[:2] == vessels.shape == fov.shape):
         raise ValueError(f"sample {files.name}: image, label and mask sizes differ")
-    return Sample(files.name, image, vessels, fov)
+    return Sample(files.name, image, vessels, fov, dataset)
 
 
 def load_drive(root: str | os.PathLike[str], split: str = "training") -> list[Sample]:

@@ -179,7 +179,7 @@ class Segmenter:
         fov = np.asarray(fov, bool)
         if fov.shape != (h, w):
             raise ValueError(f"FOV mask is {fov.shape[1]}x{fov.shape[0]} but the image is {w}x{h}")
-        x = self.checkpoint.preprocessing.normalize(torch.from_numpy(rgb).permute(2, 0, 1)[None])
+        x = self.checkpoint.preprocessing.normalize(torch.from_numpy(rgb).permute(2, 0, 1)[None], fov)
         scale = self.working_scale(fov)
         if scale != 1.0:
             size = (max(1, round(h * scale)), max(1, round(w * scale)))

@@ -1,4 +1,9 @@
-"""Preprocessing: how an image becomes network input. One object shared by training, calibration and inference."""
+"""Preprocessing: how an image becomes network input. One object shared by training, calibration and inference.
+
+Two normalisations: ``"dataset"`` (fixed per-channel mean and std, the tutorial's; every checkpoint
+written before format 2 uses it) and ``"fov"`` (each image's own per-channel mean and std inside its
+field of view, so a colour cast or an exposure of another camera is removed before the network sees it).
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,14 @@ import torch
 from core.errors import CheckpointError
 from core.measure.fov import fov_diameter
 
-#: Rescale only when the FOV is this far (as a factor) from the size the model was trained on.
+#: Rescale only when the FOV is this far (as a factor) from the size the model was trained on (default).
 SCALE_TOLERANCE = 1.25
+NORMALIZATIONS = ("dataset", "fov")
 #: Small images are enlarged at most this much: thumbnails gain nothing from more, and every
 #: enlarged shape costs memory in oneDNN's per-shape caches.
 MAX_UPSCALE = 2.0
+#: A flat channel (a gray image's copies, a blank frame) is not blown up into noise.
+MIN_STD = 0.02
 
 
 @dataclass(frozen=True)
@@ -27,8 +35,11 @@ class Preprocessing:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     channels: str = "RGB"
-    #: Median FOV diameter (px) of the training images; None: images are never rescaled.
+    #: FOV diameter (px) the network works at; None: images are never rescaled.
     fov_diameter: float | None = None
+    normalization: str = "dataset"
+    #: Images whose FOV is within this factor of ``fov_diameter`` are not resampled (1.0: always).
+    scale_tolerance: float = SCALE_TOLERANCE
 
     def __post_init__(self) -> None:
         if len(self.mean) != 3 or len(self.std) != 3:
@@ -37,25 +48,46 @@ class Preprocessing:
             raise CheckpointError(f"preprocessing has unusable values: mean {self.mean}, std {self.std}")
         if self.channels != "RGB":
             raise CheckpointError(f"preprocessing channels {self.channels!r} are not supported (only RGB)")
+        if self.normalization not in NORMALIZATIONS:
+            raise CheckpointError(f"preprocessing normalization {self.normalization!r} is unknown "
+                                  f"(this app knows {', '.join(NORMALIZATIONS)})")
+        if not self.scale_tolerance >= 1.0:
+            raise CheckpointError(f"preprocessing scale_tolerance {self.scale_tolerance} must be >= 1")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Preprocessing:
         fov = d.get("fov_diameter")
         return cls(mean=_triple(d["mean"]), std=_triple(d["std"]), channels=str(d.get("channels", "RGB")),
-                   fov_diameter=float(fov) if fov else None)
+                   fov_diameter=float(fov) if fov else None, normalization=str(d.get("normalization", "dataset")),
+                   scale_tolerance=float(d.get("scale_tolerance", SCALE_TOLERANCE)))
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"mean": list(self.mean), "std": list(self.std), "channels": self.channels}
         if self.fov_diameter:
             d["fov_diameter"] = int(self.fov_diameter) if float(self.fov_diameter).is_integer() else self.fov_diameter
+        if self.normalization != "dataset" or self.scale_tolerance != SCALE_TOLERANCE:
+            d["normalization"] = self.normalization
+            d["scale_tolerance"] = self.scale_tolerance
         return d
 
-    def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        """(x - mean) / std per channel, for C×H×W or N×C×H×W float tensors in [0, 1]."""
+    def normalize(self, x: torch.Tensor, fov: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
+        """Network input from C×H×W or 1×C×H×W float RGB in [0, 1].
+
+        ``"dataset"``: (x - mean) / std per channel. ``"fov"``: each channel standardised by its own mean
+        and std inside ``fov`` (H×W bool; the whole image when None), 0 outside it.
+        """
         shape = (-1, 1, 1) if x.ndim == 3 else (1, -1, 1, 1)
-        mean = torch.tensor(self.mean, dtype=torch.float32).view(shape)
-        std = torch.tensor(self.std, dtype=torch.float32).view(shape)
-        return (x - mean) / std
+        if self.normalization == "dataset":
+            mean = torch.tensor(self.mean, dtype=torch.float32).view(shape)
+            std = torch.tensor(self.std, dtype=torch.float32).view(shape)
+            return (x - mean) / std
+        inside = torch.ones(x.shape[-2:], dtype=torch.bool) if fov is None else torch.as_tensor(np.asarray(fov, bool))
+        if not bool(inside.any()):
+            inside = torch.ones(x.shape[-2:], dtype=torch.bool)
+        pixels = x.reshape(-1, *x.shape[-3:])[0][:, inside]  # C×N
+        mean = pixels.mean(1).view(shape)
+        std = pixels.std(1).clamp_min(MIN_STD).view(shape)
+        return torch.where(inside, (x - mean) / std, torch.zeros((), dtype=x.dtype))
 
     def working_scale(self, fov: np.ndarray) -> float:
         """Factor applied to the image before the network so that its FOV is as wide as the training FOV."""
@@ -65,7 +97,7 @@ class Preprocessing:
         if d < 16:
             return 1.0
         s = float(self.fov_diameter) / d
-        return 1.0 if 1 / SCALE_TOLERANCE <= s <= SCALE_TOLERANCE else min(s, MAX_UPSCALE)
+        return 1.0 if 1 / self.scale_tolerance <= s <= self.scale_tolerance else min(s, MAX_UPSCALE)
 
 
 def _triple(values: Sequence[float]) -> tuple[float, float, float]:

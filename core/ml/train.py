@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from core.io.datasets import Sample, split_train_val
 from core.measure.fov import fov_diameter
@@ -63,6 +64,10 @@ class TrainConfig:
     select: str = "best"  # best.pt holds the epoch with the best validation F1 ("best") or the last one ("last")
     mean: tuple[float, float, float] = TUTORIAL_MEAN
     std: tuple[float, float, float] = TUTORIAL_STD
+    normalization: str = "dataset"  # "fov": each image standardised inside its FOV (see Preprocessing)
+    #: FOV diameter (px) every image is resized to before the network; 0: the training images' median,
+    #: with other images resampled only when more than 1.25x off (the DRIVE-only recipe).
+    fov_target: int = 0
     trained_on: str = "DRIVE training"
     resume: bool = True
 
@@ -90,14 +95,29 @@ def _to_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(image).permute(2, 0, 1).float().div_(255.0)
 
 
+class TrainingImages:
+    """The training images as tensors: [0, 1] RGB, or already standardised inside their FOV when the
+    preprocessing is per-image (whole-image statistics, as at inference; done once, not per step)."""
+
+    def __init__(self, samples: list[Sample], preprocessing: Preprocessing) -> None:
+        self.images: list[torch.Tensor] = []
+        self.targets = [torch.from_numpy(s.target()).long() for s in samples]
+        for s in samples:
+            image = _to_tensor(s.image)
+            self.images.append(preprocessing.normalize(image, s.fov) if preprocessing.normalization == "fov"
+                               else image)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
 def _batch(
-    samples: list[Sample], transform: Any, batch_size: int, gen: torch.Generator
+    data: TrainingImages, transform: Any, batch_size: int, gen: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    idx = torch.randint(0, len(samples), (batch_size,), generator=gen).tolist()
+    idx = torch.randint(0, len(data), (batch_size,), generator=gen).tolist()
     images, targets = [], []
     for i in idx:
-        s = samples[i]
-        img, tgt = transform(_to_tensor(s.image), torch.from_numpy(s.target()).long(), gen)
+        img, tgt = transform(data.images[i], data.targets[i], gen)
         images.append(img)
         targets.append(tgt)
     return torch.stack(images), torch.stack(targets)
@@ -105,22 +125,84 @@ def _batch(
 
 @torch.inference_mode()
 def predict_normalized(model: UNet, image: np.ndarray, preprocessing: Preprocessing,
-                       device: torch.device) -> np.ndarray:
-    """Class probabilities (C×H×W) of one whole image (used for validation)."""
-    x = preprocessing.normalize(_to_tensor(image))
-    x = x[None].to(device).contiguous(memory_format=torch.channels_last)
-    logits = model(x)["out"].float()
+                       device: torch.device, fov: np.ndarray | None = None) -> np.ndarray:
+    """Class probabilities (C×H×W) of one whole image at its native size, through the working scale
+    as inference does it (used for validation)."""
+    x = preprocessing.normalize(_to_tensor(image), fov)[None]
+    h, w = x.shape[-2:]
+    scale = preprocessing.working_scale(fov) if fov is not None else 1.0
+    if scale != 1.0:
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)
+    logits = model(x.to(device).contiguous(memory_format=torch.channels_last))["out"].float()
+    if scale != 1.0:
+        logits = F.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
     return logits.softmax(1)[0].cpu().numpy()
 
 
-def validate(model: UNet, samples: list[Sample], preprocessing: Preprocessing, device: torch.device) -> Accumulator:
+class Validation:
+    """Vessel scores of the validation images, per dataset, at native resolution inside the FOV."""
+
+    def __init__(self) -> None:
+        self.per_dataset: dict[str, Accumulator] = {}
+
+    def add(self, sample: Sample, vessel_probability: np.ndarray) -> None:
+        self.per_dataset.setdefault(sample.dataset, Accumulator()).add(vessel_probability, sample.vessels, sample.fov)
+
+    def best_threshold(self) -> tuple[float, float]:
+        """The threshold with the best F1 (with several datasets: the best mean of their F1s, so the
+        large images of one camera do not outvote the others); returns (threshold, that F1)."""
+        accs = list(self.per_dataset.values())
+        if len(accs) == 1:
+            return accs[0].best_threshold()
+        grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
+        means = [float(np.mean([a.scores(float(t)).f1 for a in accs])) for t in grid]
+        best = int(np.nanargmax(means))
+        return float(grid[best]), means[best]
+
+    def roc_auc(self) -> float:
+        return float(np.mean([a.roc_auc() for a in self.per_dataset.values()]))
+
+    def f1_by_dataset(self, threshold: float) -> dict[str, float]:
+        return {name: a.scores(threshold).f1 for name, a in self.per_dataset.items()}
+
+
+def validate(model: UNet, samples: list[Sample], preprocessing: Preprocessing, device: torch.device) -> Validation:
     """Vessel-class scores of ``samples`` (threshold and F1 are chosen from this)."""
     model.eval()
     vessel = VESSEL_CLASSES.index("vessel")
-    acc = Accumulator()
+    result = Validation()
     for s in samples:
-        acc.add(predict_normalized(model, s.image, preprocessing, device)[vessel], s.vessels, s.fov)
-    return acc
+        result.add(s, predict_normalized(model, s.image, preprocessing, device, s.fov)[vessel])
+    return result
+
+
+def split_pool(samples: list[Sample], val_count: int, seed: int) -> tuple[list[Sample], list[Sample]]:
+    """Hold out ``val_count`` images of every dataset (one dataset: exactly split_train_val)."""
+    names = list(dict.fromkeys(s.dataset for s in samples))
+    train_set: list[Sample] = []
+    val_set: list[Sample] = []
+    for name in names:
+        t, v = split_train_val([s for s in samples if s.dataset == name], val_count, seed=seed)
+        train_set += t
+        val_set += v
+    return train_set, val_set
+
+
+def resized_to_fov(sample: Sample, diameter: int) -> Sample:
+    """The sample resized so its FOV is ``diameter`` px wide (labels by area, FOV by nearest)."""
+    scale = diameter / max(1, fov_diameter(sample.fov))
+    if abs(scale - 1.0) < 1e-3:
+        return sample
+    h, w = sample.vessels.shape
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    image = F.interpolate(_to_tensor(sample.image)[None], size=size, mode="bilinear", align_corners=False,
+                          antialias=scale < 1)[0]
+    vessels = F.interpolate(torch.from_numpy(sample.vessels).float()[None, None], size=size, mode="bilinear",
+                            align_corners=False, antialias=scale < 1)[0, 0] >= 0.5
+    fov = F.interpolate(torch.from_numpy(sample.fov).float()[None, None], size=size, mode="nearest")[0, 0] > 0
+    pixels = (image.clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).numpy()
+    return Sample(sample.name, pixels, vessels.numpy(), fov.numpy(), sample.dataset)
 
 
 def train(
@@ -138,7 +220,7 @@ def train(
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     device = resolve_device(config.device)
-    train_set, val_set = split_train_val(samples, config.val_count, seed=config.seed)
+    train_set, val_set = split_pool(samples, config.val_count, seed=config.seed)
     log(f"training on {len(train_set)} images, validating on {len(val_set)} "
         f"({', '.join(s.name for s in val_set)}), device {device}")
 
@@ -159,9 +241,15 @@ def train(
     ema = weight_average(model, config.ema)
     evaluated = ema.module if ema is not None else model
     # The FOV width the network learned at: Segmenter rescales other cameras' images to match it.
-    fov_width = int(np.median([fov_diameter(s.fov) for s in train_set]))
-    preprocessing = Preprocessing(config.mean, config.std, "RGB", fov_width)
+    if config.fov_target:
+        preprocessing = Preprocessing(config.mean, config.std, "RGB", config.fov_target, config.normalization,
+                                      scale_tolerance=1.0)
+        train_set = [resized_to_fov(s, config.fov_target) for s in train_set]
+    else:
+        fov_width = int(np.median([fov_diameter(s.fov) for s in train_set]))
+        preprocessing = Preprocessing(config.mean, config.std, "RGB", fov_width, config.normalization)
     transform = training_transforms(config.crop, preprocessing, config.scale, config.photometric)
+    train_images = TrainingImages(train_set, preprocessing)
 
     state_path = out / "last_state.pt"
     start_epoch, best = 0, {"f1": -1.0, "epoch": -1, "threshold": 0.5, "auc": float("nan")}
@@ -195,7 +283,7 @@ def train(
         for _ in range(steps):
             if should_cancel is not None and should_cancel():
                 raise TrainingCancelled(f"cancelled in epoch {epoch}")
-            images, targets = _batch(train_set, transform, config.batch_size, gen)
+            images, targets = _batch(train_images, transform, config.batch_size, gen)
             images = images.to(device).contiguous(memory_format=torch.channels_last)
             targets = targets.to(device)
             with torch.autocast(device.type, enabled=autocast):
@@ -216,8 +304,12 @@ def train(
             acc = validate(evaluated, val_set, preprocessing, device)
             thr, f1 = acc.best_threshold()
             row.update(val_f1=f1, val_auc=acc.roc_auc(), val_threshold=thr)
+            by_dataset = acc.f1_by_dataset(thr)
+            if len(by_dataset) > 1:
+                log(f"epoch {epoch}: validation F1 {f1:.4f} at {thr:.2f} ("
+                    + ", ".join(f"{k} {v:.4f}" for k, v in by_dataset.items()) + ")")
             if f1 > best["f1"] or (config.select == "last" and last):
-                best = {"f1": f1, "epoch": epoch, "threshold": thr, "auc": row["val_auc"]}
+                best = {"f1": f1, "epoch": epoch, "threshold": thr, "auc": row["val_auc"], "by_dataset": by_dataset}
                 _save_model(evaluated, preprocessing, config, best, out / "best.pt", train_set, val_set)
         elif not val_set and last:
             best = {"f1": float("nan"), "epoch": epoch, "threshold": 0.5, "auc": float("nan")}
@@ -267,7 +359,10 @@ def _save_model(model: UNet, preprocessing: Preprocessing, config: TrainConfig, 
         thresholds={"vessel": float(min(max(best["threshold"], 0.01), 0.99))},
         trained_on=f"{config.trained_on}: images {', '.join(s.name for s in train_set)}",
         metrics={"validation": {"images": [s.name for s in val_set], "f1": best["f1"],
-                                "roc_auc": best["auc"], "epoch": best["epoch"]}},
+                                "roc_auc": best["auc"], "epoch": best["epoch"],
+                                **({"datasets": {s.name: s.dataset for s in val_set},
+                                    "f1_by_dataset": best["by_dataset"]} if len(best.get("by_dataset", {})) > 1
+                                   else {})}},
         recipe={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
     )
     save_checkpoint(ckpt, path)

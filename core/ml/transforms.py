@@ -120,15 +120,62 @@ class Normalize:
         self.preprocessing = preprocessing
 
     def __call__(self, image: torch.Tensor, target: torch.Tensor, gen: torch.Generator) -> Pair:
-        return self.preprocessing.normalize(image), target
+        return self.preprocessing.normalize(image, target != IGNORE_INDEX), target
+
+
+class StandardizedJitter:
+    """Camera differences left after per-image standardisation: per-channel gain and offset, a signed
+    power curve (the standardised form of a gamma change) and Gaussian noise."""
+
+    def __init__(self, gain: float = 0.2, offset: float = 0.2, power: float = 0.25, noise: float = 0.08) -> None:
+        self.gain, self.offset, self.power, self.noise = gain, offset, power, noise
+
+    def __call__(self, image: torch.Tensor, target: torch.Tensor, gen: torch.Generator) -> Pair:
+        c = image.shape[0]
+        gains = 1 + (torch.rand(c, 1, 1, generator=gen) * 2 - 1) * self.gain
+        offsets = (torch.rand(c, 1, 1, generator=gen) * 2 - 1) * self.offset
+        p = math.exp(_uniform(gen, -self.power, self.power))
+        out = image.sign() * image.abs().pow(p) * gains + offsets
+        sigma = _uniform(gen, 0.0, self.noise)
+        if sigma > 0:
+            out = out + torch.randn(out.shape, generator=gen) * sigma
+        # outside the FOV stays 0, as the standardisation leaves it
+        return torch.where(image == 0, image, out), target
+
+
+class RandomBlur:
+    """Gaussian blur of random strength with probability ``p`` (defocus, low-resolution cameras)."""
+
+    def __init__(self, p: float = 0.3, max_sigma: float = 1.5) -> None:
+        self.p, self.max_sigma = p, max_sigma
+
+    def __call__(self, image: torch.Tensor, target: torch.Tensor, gen: torch.Generator) -> Pair:
+        if float(torch.rand((), generator=gen)) >= self.p:
+            return image, target
+        sigma = _uniform(gen, 0.3, self.max_sigma)
+        radius = max(1, math.ceil(2 * sigma))
+        k = torch.exp(-(torch.arange(-radius, radius + 1, dtype=torch.float32) ** 2) / (2 * sigma**2))
+        k = (k / k.sum()).view(1, 1, 1, -1).expand(image.shape[0], 1, 1, -1)
+        x = F.pad(image[None], [radius, radius, 0, 0], mode="replicate")
+        x = F.conv2d(x, k, groups=image.shape[0])
+        x = F.pad(x, [0, 0, radius, radius], mode="replicate")
+        x = F.conv2d(x, k.transpose(-1, -2), groups=image.shape[0])
+        return x[0], target
 
 
 def training_transforms(
     crop: int, preprocessing: Preprocessing, scale: tuple[float, float] = (0.5, 1.2), photometric: bool = True,
 ) -> Compose:
-    """The default recipe: scale, flips, rotations, crop, colour jitter, normalise."""
-    steps: list[Transform] = [RandomScale(*scale), RandomFlip(), RandomRotate90(), RandomCrop(crop)]
-    if photometric:
-        steps.append(ColorJitter())
+    """The recipe for ``preprocessing``'s normalisation.
+
+    ``"dataset"``: scale, flips, rotations, crop, colour jitter, normalise (the tutorial's order).
+    ``"fov"``: the images come already standardised inside their FOV (whole-image statistics, as at
+    inference, computed once); scale, flips, rotations, crop, then what standardisation cannot undo
+    (residual per-channel gain and offset, a gamma-like curve, blur, sensor noise).
+    """
+    geometric: list[Transform] = [RandomScale(*scale), RandomFlip(), RandomRotate90(), RandomCrop(crop)]
+    if preprocessing.normalization == "fov":
+        return Compose(geometric + ([StandardizedJitter(), RandomBlur()] if photometric else []))
+    steps = geometric + ([ColorJitter()] if photometric else [])
     steps.append(Normalize(preprocessing))
     return Compose(steps)

@@ -1,4 +1,4 @@
-"""DRIVE discovery and loading, on a tiny fake DRIVE tree (and once on the real one)."""
+"""Dataset discovery and loading, on tiny fake DRIVE, CHASE_DB1 and HRF trees (and once on real DRIVE)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.io.datasets import IGNORE_INDEX, find_drive, load_drive, split_train_val
+from core.io.datasets import (
+    DATA_ENV,
+    DRIVE_ENV,
+    IGNORE_INDEX,
+    default_data_root,
+    find_drive,
+    load_dataset,
+    load_drive,
+    split_train_val,
+)
 from tests.conftest import synthetic_fundus
 
 H, W = 24, 20
@@ -144,3 +153,70 @@ def test_real_drive_test_split_loads(drive_root: Path):
     assert [f.name for f in files] == [f"{n:02d}" for n in range(1, 21)]
     s = load_drive(drive_root, "test")[0]
     assert s.image.shape == (584, 565, 3) and s.fov.shape == (584, 565)
+
+
+# --- the other datasets of the pool: CHASE_DB1 and HRF layouts -----------------------------------
+
+def make_fake_chase(root: Path) -> Path:
+    """CHASE_DB1's layout: Image_NNx.jpg + Image_NNx_1stHO.png, split files, no FOV masks."""
+    root.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(("Image_01L", "Image_01R", "Image_11L")):
+        Image.fromarray(synthetic_fundus(48, 52, seed=i)).save(root / f"{name}.jpg", quality=95)
+        vessels = np.zeros((48, 52), np.uint8)
+        vessels[:, 20 + i] = 255
+        Image.fromarray(vessels).save(root / f"{name}_1stHO.png")
+    (root / "split-train.txt").write_text("Image_01L.jpg\nImage_01R.jpg\n")
+    (root / "split-test.txt").write_text("Image_11L.jpg\n")
+    return root
+
+
+def make_fake_hrf(root: Path) -> Path:
+    """HRF's layout: images/, manual1/ (one image lacks it: its vessels come from av/), mask/, split files."""
+    for sub in ("images", "manual1", "mask", "av"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    fov = _disk(32, 40)
+    for i, stem in enumerate(("01_h", "11_h")):
+        Image.fromarray(synthetic_fundus(32, 40, seed=i)).save(root / "images" / f"{stem}.jpg", quality=95)
+        Image.fromarray(fov.astype(np.uint8) * 255).save(root / "mask" / f"{stem}_mask.tif")
+        av = np.zeros((32, 40, 3), np.uint8)
+        av[:, 10, 0] = 255  # an artery
+        av[:, 30, 2] = 255  # a vein
+        Image.fromarray(av).save(root / "av" / f"{stem}_AVmanual.png")
+    vessels = np.zeros((32, 40), np.uint8)
+    vessels[:, 10] = 255
+    Image.fromarray(vessels).save(root / "manual1" / "01_h.tif")
+    (root / "split-train.txt").write_text("01_h.jpg\n11_h.jpg\n")
+    (root / "split-test.txt").write_text("")
+    return root
+
+
+def test_chase_splits_come_from_its_split_files_and_its_fov_is_estimated(tmp_path: Path):
+    root = make_fake_chase(tmp_path / "CHASE_DB1")
+    train = load_dataset("chase", root, "training")
+    assert [s.name for s in train] == ["Image_01L", "Image_01R"] and {s.dataset for s in train} == {"chase"}
+    assert [s.name for s in load_dataset("chase", root, "test")] == ["Image_11L"]
+    s = train[0]
+    assert s.vessels.sum() == 48 and 0.3 < s.fov.mean() < 0.95, "the FOV is estimated from the dark border"
+
+
+def test_hrf_takes_vessels_from_manual1_or_else_from_any_artery_vein_colour(tmp_path: Path):
+    root = make_fake_hrf(tmp_path / "HRF")
+    with_manual, from_av = load_dataset("hrf", root, "training")
+    assert with_manual.vessels[:, 10].all() and not with_manual.vessels[:, 30].any()
+    assert from_av.vessels[:, 10].all() and from_av.vessels[:, 30].all()
+    assert np.array_equal(from_av.fov, _disk(32, 40))
+
+
+def test_unknown_dataset_and_missing_split_file_are_named(tmp_path: Path):
+    with pytest.raises(ValueError, match="unknown dataset 'messidor'"):
+        load_dataset("messidor", tmp_path, "training")
+    with pytest.raises(FileNotFoundError, match="split-train.txt"):
+        load_dataset("chase", tmp_path, "training")
+
+
+def test_the_pool_root_comes_from_its_variable_or_beside_drive(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    monkeypatch.setenv(DRIVE_ENV, str(tmp_path / "pool" / "DRIVE"))
+    assert default_data_root() == tmp_path / "pool"
+    monkeypatch.setenv(DATA_ENV, str(tmp_path / "elsewhere"))
+    assert default_data_root() == tmp_path / "elsewhere"

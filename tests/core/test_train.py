@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.io.datasets import Sample
+from core.io.datasets import Sample, split_train_val
+from core.measure.fov import fov_diameter
 from core.ml.checkpoint import load_checkpoint
-from core.ml.train import TrainConfig, TrainingCancelled, poly_lr_factor, train
+from core.ml.train import TrainConfig, TrainingCancelled, poly_lr_factor, resized_to_fov, split_pool, train
 from tests.conftest import synthetic_fundus
 
 
@@ -196,3 +197,31 @@ def test_select_last_saves_the_final_epoch_with_its_validation_threshold(tmp_pat
     assert all(torch.equal(saved[k], final[k]) for k in saved)
     with pytest.raises(ValueError, match="select"):
         train(samples, _config(tmp_path / "x", select="worst"), log=lambda _: None)
+
+
+def test_pool_training_holds_out_images_of_every_dataset_and_records_its_preprocessing(tmp_path: Path):
+    pool = [replace(s, dataset="a") for s in synthetic_samples(4)]
+    pool += [replace(s, name=f"b{s.name}", dataset="b") for s in synthetic_samples(4, h=120, w=136)]
+    config = _config(tmp_path, epochs=1, steps_per_epoch=2, normalization="fov", fov_target=90, photometric=True)
+    logged: list[str] = []
+    result = train(pool, config, log=logged.append)
+
+    ckpt = load_checkpoint(result.best_path)
+    pre = ckpt.preprocessing
+    assert (pre.normalization, pre.fov_diameter, pre.scale_tolerance) == ("fov", 90, 1.0)
+    validation = ckpt.metrics["validation"]
+    assert sorted(validation["datasets"].values()) == ["a", "b"], "one validation image of each dataset"
+    assert set(validation["f1_by_dataset"]) == {"a", "b"}
+    assert any("validation F1" in line and "(a " in line and ", b " in line for line in logged), logged
+
+
+def test_split_pool_with_one_dataset_is_the_classic_split(samples: list[Sample]):
+    assert split_pool(samples, 2, seed=3) == split_train_val(samples, 2, seed=3)
+
+
+def test_resizing_to_a_fov_diameter_keeps_labels_aligned(samples: list[Sample]):
+    s = samples[0]
+    big = resized_to_fov(s, 2 * fov_diameter(s.fov))
+    assert abs(fov_diameter(big.fov) - 2 * fov_diameter(s.fov)) <= 2
+    assert big.image.dtype == np.uint8 and big.image.shape[:2] == big.vessels.shape == big.fov.shape
+    assert abs(big.vessels[big.fov].mean() - s.vessels[s.fov].mean()) < 0.03
