@@ -20,19 +20,16 @@ Connection = tuple[SignalInstance, Callable[..., None]]
 
 
 class LayerAdapter:
-    """Base of the layer adapters; subclasses set ``name`` and implement ``item`` and ``refresh``."""
+    """Base of the layer adapters; subclasses set ``name``, pass their item and implement ``refresh``."""
 
     #: how the canvas and the tests find the layer
     name: ClassVar[str] = ""
 
-    def __init__(self) -> None:
+    def __init__(self, item: QGraphicsItem) -> None:
+        self.item = item  # the one scene item this layer draws into
         self.document: ImageDocument | None = None
         self.look: Hashable = None  # the part of the overlay style this layer draws with
         self._connections: list[Connection] = []
-
-    @property
-    def item(self) -> QGraphicsItem:
-        raise NotImplementedError
 
     def attach(self, scene: QGraphicsScene, z: float) -> None:
         self.item.setZValue(z)

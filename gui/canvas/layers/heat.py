@@ -15,14 +15,11 @@ from gui.document.document import ImageDocument
 
 class HeatAdapter(LayerAdapter):
     name = "heat"
+    item: ImageLayer
 
     def __init__(self) -> None:
-        super().__init__()
-        self._item = ImageLayer()
+        super().__init__(ImageLayer())
 
-    @property
-    def item(self) -> ImageLayer:
-        return self._item
 
     def connections(self, document: ImageDocument) -> list[Connection]:
         return [(document.predictionChanged, self.refresh)]
@@ -34,11 +31,11 @@ class HeatAdapter(LayerAdapter):
         d = self.document
         show, heatmap, opacity = self.look or (False, "", 0.0)
         if d is None or d.probability_u8 is None or not show:
-            self._item.setVisible(False)
-            self._item.set_image(None)
+            self.item.setVisible(False)
+            self.item.set_image(None)
             return
-        self._item.set_image(heat_to_qimage(d.probability_u8, heatmap, opacity))
-        self._item.setVisible(True)
+        self.item.set_image(heat_to_qimage(d.probability_u8, heatmap, opacity))
+        self.item.setVisible(True)
 
     def shown(self) -> bool:
-        return self._item.isVisible() and not self._item.is_empty()
+        return self.item.isVisible() and not self.item.is_empty()

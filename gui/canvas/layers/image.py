@@ -12,23 +12,20 @@ from gui.canvas.render import image_to_qimage
 
 class ImageAdapter(LayerAdapter):
     name = "image"
+    item: QGraphicsPixmapItem
 
     def __init__(self) -> None:
-        super().__init__()
-        self._item = QGraphicsPixmapItem()
+        super().__init__(QGraphicsPixmapItem())
 
-    @property
-    def item(self) -> QGraphicsPixmapItem:
-        return self._item
 
     def refresh(self, rect: QRect | None = None) -> None:
         d = self.document
-        self._item.setPixmap(QPixmap() if d is None else QPixmap.fromImage(image_to_qimage(d.image)))
+        self.item.setPixmap(QPixmap() if d is None else QPixmap.fromImage(image_to_qimage(d.image)))
 
     def set_zoom(self, factor: float) -> None:
         # Pixels stay crisp when zoomed in; downscaled images are smoothed.
         mode = Qt.TransformationMode.FastTransformation if factor >= 1 else Qt.TransformationMode.SmoothTransformation
-        self._item.setTransformationMode(mode)
+        self.item.setTransformationMode(mode)
 
     def shown(self) -> bool:
-        return self._item.isVisible() and not self._item.pixmap().isNull()
+        return self.item.isVisible() and not self.item.pixmap().isNull()

@@ -23,15 +23,12 @@ class LabelsAdapter(LayerAdapter):
     """The label mask of ``task``; subclasses say which labels get which colour in :meth:`style_look`."""
 
     task: str = ""
+    item: ImageLayer
 
     def __init__(self) -> None:
-        super().__init__()
-        self._item = ImageLayer()
+        super().__init__(ImageLayer())
         self._table: list[int] = [0] * 256
 
-    @property
-    def item(self) -> ImageLayer:
-        return self._item
 
     def connections(self, document: ImageDocument) -> list[Connection]:
         return [(document.maskChanged, self.refresh)]
@@ -57,20 +54,20 @@ class LabelsAdapter(LayerAdapter):
         labels = self._labels()
         shown = bool(self.look and self.look[0])
         if labels is None or not shown:
-            self._item.setVisible(False)
-            self._item.set_image(None)
+            self.item.setVisible(False)
+            self.item.set_image(None)
             return
-        if rect is None or rect.isNull() or self._item.is_empty():
-            self._item.set_image(labels_to_qimage(labels, self._table))
-            self._item.setVisible(True)
+        if rect is None or rect.isNull() or self.item.is_empty():
+            self.item.set_image(labels_to_qimage(labels, self._table))
+            self.item.setVisible(True)
             return
         r = rect.intersected(QRect(0, 0, labels.shape[1], labels.shape[0]))
         if not r.isEmpty():
             patch = labels[r.top():r.bottom() + 1, r.left():r.right() + 1]
-            self._item.update_region(labels_to_qimage(patch, self._table), r.left(), r.top())
+            self.item.update_region(labels_to_qimage(patch, self._table), r.left(), r.top())
 
     def shown(self) -> bool:
-        return self._item.isVisible() and not self._item.is_empty()
+        return self.item.isVisible() and not self.item.is_empty()
 
 
 class VesselLabelsAdapter(LabelsAdapter):

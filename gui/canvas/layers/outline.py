@@ -15,18 +15,15 @@ from gui.document.document import ImageDocument
 
 class OutlineAdapter(LayerAdapter):
     name = "fov"
+    item: QGraphicsPathItem
 
     def __init__(self) -> None:
-        super().__init__()
-        self._item = QGraphicsPathItem()
+        super().__init__(QGraphicsPathItem())
         pen = QPen(QColor(255, 220, 0), 1.5)
         pen.setCosmetic(True)  # the same width on screen at any zoom
         pen.setStyle(Qt.PenStyle.DashLine)
-        self._item.setPen(pen)
+        self.item.setPen(pen)
 
-    @property
-    def item(self) -> QGraphicsPathItem:
-        return self._item
 
     def connections(self, document: ImageDocument) -> list[Connection]:
         return [(document.fovChanged, self.refresh)]
@@ -36,7 +33,7 @@ class OutlineAdapter(LayerAdapter):
 
     def apply(self, values: OverlayValues) -> None:
         self.look = self.style_look(values)
-        self._item.setVisible(bool(self.look))  # showing or hiding needs no new path
+        self.item.setVisible(bool(self.look))  # showing or hiding needs no new path
 
     def refresh(self, rect: QRect | None = None) -> None:
         path = QPainterPath()
@@ -44,8 +41,8 @@ class OutlineAdapter(LayerAdapter):
         if d is not None and d.fov_outline is not None and len(d.fov_outline):
             path.addPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in d.fov_outline]))
             path.closeSubpath()
-        self._item.setPath(path)
-        self._item.setVisible(bool(self.look))
+        self.item.setPath(path)
+        self.item.setVisible(bool(self.look))
 
     def shown(self) -> bool:
-        return self._item.isVisible() and not self._item.path().isEmpty()
+        return self.item.isVisible() and not self.item.path().isEmpty()
