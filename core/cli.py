@@ -68,9 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="train in fp32 (default: fp16 autocast on CUDA, bf16 on CPUs with native bf16)")
     tr.add_argument("--no-resume", action="store_true", help="start afresh even if the run folder has a state")
 
-    ev = sub.add_parser("evaluate", help="score a model on a labelled DRIVE split, inside the FOV")
-    ev.add_argument("--data", type=Path, required=True, help="DRIVE folder")
+    ev = sub.add_parser("evaluate", help="score a model on a labelled split of DRIVE, CHASE_DB1 or HRF, inside the FOV")
+    ev.add_argument("--dataset", default="drive", choices=["drive", "chase", "hrf", "all"],
+                    help="which dataset (default: drive); all: each one's split, then one summary table")
+    ev.add_argument("--data", type=Path,
+                    help="the folder holding the datasets (DRIVE/, CHASE_DB1/, HRF/) or the dataset's own folder "
+                         "(default: $RETINASEG_DATA, else the parent of $RETINASEG_DRIVE)")
     ev.add_argument("--split", default="test", choices=["training", "test"])
+    ev.add_argument("--limit", type=int, default=0, metavar="N", help="score only the first N images (a quick check)")
     _add_model_args(ev)
     ev.add_argument("--threshold", type=float, help="override the model's threshold")
     ev.add_argument("--json", type=Path, help="also write the results as JSON")
@@ -171,25 +176,43 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.io.datasets import load_drive
-    from core.measure.evaluate import evaluate
+    from core.io.datasets import DATA_ENV, FOLDERS, default_data_root
+    from core.measure.evaluate import dataset_samples, evaluate, summary_table
 
-    samples = load_drive(args.data, args.split)
+    data = args.data or default_data_root()
+    if data is None:
+        print(f"error: say where the data is: --data FOLDER, or set {DATA_ENV}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.limit < 0:
+        print(f"error: --limit must be at least 0, got {args.limit}", file=sys.stderr)
+        return EXIT_USAGE
+    names = list(FOLDERS) if args.dataset == "all" else [args.dataset]
+    splits = {name: dataset_samples(name, data, args.split) for name in names}  # every folder checked first
     segmenter = _make_segmenter(args)
-    bar = _progress_bar(len(samples), f"evaluate {args.split}", "image")
-    try:
-        result = evaluate(segmenter, samples, threshold=args.threshold,
-                          progress=lambda d, t: bar.update(d - bar.n))
-    finally:
-        bar.close()
-    result.split = args.split
-    result.model = {"path": str(segmenter.model_path), "device": segmenter.device_name,
-                    "precision": segmenter.precision}
-    print(f"DRIVE {args.split}: {len(samples)} images, threshold {result.threshold:.4f}, "
-          f"model {segmenter.model_path}, inside the FOV")
-    print(result.table())
+    model = {"path": str(segmenter.model_path), "device": segmenter.device_name, "precision": segmenter.precision,
+             "tta": segmenter.tta}
+    results = {}
+    for name, samples in splits.items():
+        samples = samples[: args.limit] if args.limit else samples
+        bar = _progress_bar(len(samples), f"evaluate {FOLDERS[name]} {args.split}", "image")
+        try:
+            result = evaluate(segmenter, samples, threshold=args.threshold,
+                              progress=lambda d, t, bar=bar: bar.update(d - bar.n))
+        finally:
+            bar.close()
+        result.split, result.dataset, result.model = args.split, name, model
+        results[name] = result
+        print(f"{FOLDERS[name]} {args.split}: {len(samples)} images, threshold {result.threshold:.4f}, "
+              f"model {segmenter.model_path}, "
+              "scored at native resolution inside the FOV")
+        print(result.table(), end="\n\n" if len(names) > 1 else "\n")
+    if len(names) > 1:
+        print(f"{args.split} splits, each pooled over its images inside the FOV:")
+        print(summary_table({FOLDERS[name]: r for name, r in results.items()}))
     if args.json:
-        args.json.write_text(json.dumps(result.as_dict(), indent=2))
+        out = (results[names[0]].as_dict() if len(names) == 1
+               else {name: r.as_dict() for name, r in results.items()})
+        args.json.write_text(json.dumps(out, indent=2))
         print(f"wrote {args.json}")
     return EXIT_OK
 

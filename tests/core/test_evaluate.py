@@ -91,3 +91,33 @@ def test_the_result_reads_as_a_table_and_a_dict(two_images) -> None:
     assert d["mean_per_image"]["f1"] == pytest.approx(2 / 3)
     lines = result.table().splitlines()
     assert lines[2].startswith("01") and lines[3].startswith("02") and lines[-1].startswith("pooled")
+
+
+def test_vessel_fractions_say_how_much_was_called_vessel_against_how_much_is_drawn(two_images) -> None:
+    predictor, samples = two_images
+    result = evaluate(predictor, samples)
+    # image 1: two of its three FOV pixels called vessel, one drawn; image 2: one of six called, two drawn
+    assert result.fractions["01"].ratio == pytest.approx(2.0)
+    assert result.fractions["02"].ratio == pytest.approx(0.5)
+    pooled = result.pooled_fraction()
+    assert (pooled.fov, pooled.predicted, pooled.annotated) == (9, 3, 3)
+    assert result.as_dict()["vessel_fraction"]["max_ratio"] == pytest.approx(2.0)
+
+
+def test_the_worst_image_and_the_best_threshold_diagnostic(two_images) -> None:
+    predictor, samples = two_images
+    result = evaluate(predictor, samples, threshold=0.85)
+    assert result.worst()[0] == "02" and result.worst()[1].f1 == 0.0  # at 0.85 image 2 finds nothing
+    best_threshold, best_f1 = result.best
+    assert 0.0 < best_threshold < 1.0 and best_f1 >= result.pooled.f1
+    assert evaluate(predictor, samples).best == result.best  # the diagnostic ignores the threshold used
+
+
+def test_the_summary_has_one_row_per_dataset_with_its_worst_image(two_images) -> None:
+    from core.measure.evaluate import summary_table
+
+    predictor, samples = two_images
+    results = {"A": evaluate(predictor, samples, threshold=0.85), "B": evaluate(predictor, samples[:1])}
+    rows = summary_table(results).splitlines()[2:]
+    assert [r.split()[0] for r in rows] == ["A", "B"]
+    assert rows[0].split()[-1] == "02" and rows[1].split()[1] == "1"
