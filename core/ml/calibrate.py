@@ -7,11 +7,12 @@ honest way: on the held-out *training* images recorded in the checkpoint, never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.io.datasets import Sample
-from core.measure.metrics import Accumulator
+from core.measure.validation import Validation
 from core.ml.checkpoint import Checkpoint
 
 
@@ -22,28 +23,32 @@ class Calibration:
     threshold: float
     val_f1: float
     val_auc: float
+    f1_by_dataset: dict[str, float] = field(default_factory=dict)
 
 
-def validation_samples(ckpt: Checkpoint, training: list[Sample]) -> list[Sample]:
-    """The training images this checkpoint was validated on (names stored at training time)."""
-    names = ckpt.metrics.get("validation", {}).get("images") or []
-    chosen = [s for s in training if s.name in set(names)]
+def validation_samples(ckpt: Checkpoint, training: Callable[[str], list[Sample]]) -> list[Sample]:
+    """The training images this checkpoint was validated on (names, and datasets when it was trained on a
+    pool, stored at training time); ``training(dataset)`` loads that dataset's training split."""
+    validation = ckpt.metrics.get("validation", {})
+    names = validation.get("images") or []
+    datasets: dict[str, str] = validation.get("datasets") or {name: "drive" for name in names}
+    chosen = [s for d in dict.fromkeys(datasets.values()) for s in training(d) if datasets.get(s.name) == d]
     if not names or len(chosen) != len(names):
         raise ValueError("the checkpoint does not record which training images it was validated on")
-    return chosen
+    return [replace(s, dataset=datasets[s.name]) for s in chosen]
 
 
 def calibrate(ckpt: Checkpoint, samples: list[Sample], precision: str = "fp32", tta: bool = False,
               device: str = "cpu") -> Calibration:
-    """Best-F1 threshold on ``samples`` for these settings, with the validation F1 and AUC."""
+    """Best-F1 threshold on ``samples`` for these settings (several datasets: best mean F1), with F1 and AUC."""
     from core.ml.inference import Segmenter
 
     seg = Segmenter(checkpoint=ckpt, device=device, precision=precision, tta=tta)
-    acc = Accumulator()
+    scores = Validation()
     for s in samples:
-        acc.add(seg.predict(s.image, fov=s.fov).probability("vessel"), s.vessels, s.fov)
-    threshold, f1 = acc.best_threshold()
-    return Calibration(precision, tta, threshold, f1, acc.roc_auc())
+        scores.add(s, seg.predict(s.image, fov=s.fov).probability("vessel"))
+    threshold, f1 = scores.best_threshold()
+    return Calibration(precision, tta, threshold, f1, scores.roc_auc(), scores.f1_by_dataset(threshold))
 
 
 def apply_calibration(ckpt: Checkpoint, cal: Calibration) -> Checkpoint:
@@ -52,5 +57,7 @@ def apply_calibration(ckpt: Checkpoint, cal: Calibration) -> Checkpoint:
     ckpt.inference = {"precision": cal.precision, "tta": cal.tta}
     validation: dict[str, Any] = dict(ckpt.metrics.get("validation", {}))
     validation.update({"f1": cal.val_f1, "roc_auc": cal.val_auc, "threshold_for": dict(ckpt.inference)})
+    if len(cal.f1_by_dataset) > 1:
+        validation["f1_by_dataset"] = cal.f1_by_dataset
     ckpt.metrics["validation"] = validation
     return ckpt

@@ -26,7 +26,7 @@ def test_calibration_picks_the_best_f1_threshold_and_is_stored(tiny_checkpoint_p
 
     ckpt = load_checkpoint(tiny_checkpoint_path)
     ckpt.metrics["validation"] = {"images": ["22", "23"]}
-    val = validation_samples(ckpt, _samples())
+    val = validation_samples(ckpt, lambda dataset: _samples())
     assert [s.name for s in val] == ["22", "23"]
 
     cal = calibrate(ckpt, val, precision="fp32", tta=True)
@@ -46,4 +46,20 @@ def test_calibration_picks_the_best_f1_threshold_and_is_stored(tiny_checkpoint_p
 
 def test_a_checkpoint_without_validation_images_cannot_be_calibrated(tiny_checkpoint_path) -> None:
     with pytest.raises(ValueError, match="validated on"):
-        validation_samples(load_checkpoint(tiny_checkpoint_path), _samples())
+        validation_samples(load_checkpoint(tiny_checkpoint_path), lambda dataset: _samples())
+
+
+def test_a_pool_model_is_calibrated_on_its_validation_images_of_every_dataset(tiny_checkpoint_path) -> None:
+    from dataclasses import replace
+
+    ckpt = load_checkpoint(tiny_checkpoint_path)
+    ckpt.metrics["validation"] = {"images": ["22", "b23"], "datasets": {"22": "a", "b23": "b"}}
+    pools = {"a": _samples(), "b": [replace(s, name=f"b{s.name}") for s in _samples()]}
+    asked: list[str] = []
+    val = validation_samples(ckpt, lambda dataset: asked.append(dataset) or pools[dataset])
+    assert asked == ["a", "b"] and [(s.name, s.dataset) for s in val] == [("22", "a"), ("b23", "b")]
+
+    cal = calibrate(ckpt, val)
+    assert set(cal.f1_by_dataset) == {"a", "b"}
+    assert cal.val_f1 == pytest.approx(sum(cal.f1_by_dataset.values()) / 2), "the mean of the datasets' F1s"
+    assert apply_calibration(ckpt, cal).metrics["validation"]["f1_by_dataset"] == cal.f1_by_dataset
