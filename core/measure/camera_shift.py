@@ -105,15 +105,15 @@ def noise(image: np.ndarray, seed: int = 0) -> np.ndarray:
 
 #: The stress set: name -> perturbation, in the order reports list them.
 PERTURBATIONS: dict[str, Perturbation] = {
-    "old film": old_film,
-    "low contrast": low_contrast,
-    "gamma 0.5": gamma(0.5),
-    "gamma 2": gamma(2.0),
+    "old-film": old_film,
+    "low-contrast": low_contrast,
+    "gamma-0.5": gamma(0.5),
+    "gamma-2": gamma(2.0),
     "blur": blur,
-    "jpeg q10": jpeg,
+    "jpeg-q10": jpeg,
     "vignetting": vignetting,
     "overexposed": overexposure,
     "underexposed": underexposure,
-    "gray 8-bit": gray,
+    "gray": gray,
     "noise": noise,
 }

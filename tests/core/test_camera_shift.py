@@ -30,7 +30,7 @@ def test_shape_and_dtype_are_kept_and_a_seed_gives_one_result(name: str, image: 
 
 def test_old_film_yellows_and_flattens(image: np.ndarray) -> None:
     disk = _disk(image)
-    out = PERTURBATIONS["old film"](image, 0).astype(float)
+    out = PERTURBATIONS["old-film"](image, 0).astype(float)
     before = image.astype(float)
     assert out[disk][:, 0].mean() / out[disk][:, 2].mean() > 1.5 * before[disk][:, 0].mean() / before[disk][:, 2].mean()
     assert out[disk][:, 1].std() < 0.7 * before[disk][:, 1].std()
@@ -39,7 +39,7 @@ def test_old_film_yellows_and_flattens(image: np.ndarray) -> None:
 
 def test_low_contrast_shrinks_the_spread_and_keeps_the_mean(image: np.ndarray) -> None:
     disk = _disk(image)
-    out = PERTURBATIONS["low contrast"](image, 0).astype(float)[disk]
+    out = PERTURBATIONS["low-contrast"](image, 0).astype(float)[disk]
     before = image.astype(float)[disk]
     assert out.std(axis=0) == pytest.approx(0.4 * before.std(axis=0), rel=0.05)
     assert out.mean(axis=0) == pytest.approx(before.mean(axis=0), abs=2)
