@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--threshold", type=float, help="vessel threshold in (0, 1) (default: the model's)")
     seg.add_argument("--save-prob", action="store_true", help="also write <stem>_prob.png (16-bit)")
     seg.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    seg.add_argument("--info", action="store_true",
+                     help="also write <stem>_info.json, the app's export sidecar (model, vessel fraction, warnings)")
     seg.add_argument("--fov", type=Path, help="FOV mask file (single image only); estimated when absent")
     seg.add_argument("--workers", type=int, default=1, metavar="N",
                      help="segment N images at a time, each in its own process (default: 1); "
@@ -115,7 +117,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print(f"error: --workers must be at least 1, got {args.workers}", file=sys.stderr)
         return EXIT_USAGE
-    jobs = plan(args.inputs, args.out, save_prob=args.save_prob, overwrite=args.overwrite, fov_path=args.fov)
+    jobs = plan(args.inputs, args.out, save_prob=args.save_prob, overwrite=args.overwrite, fov_path=args.fov,
+                write_info=args.info)
     segmenter = _make_segmenter(args)
     print(f"model: {segmenter.model_path} on {segmenter.device_name}", file=sys.stderr)
     executor = (SerialExecutor(segmenter, args.threshold) if args.workers == 1
@@ -126,7 +129,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
         bar.total = total
         bar.n = done
         bar.refresh()
-        if line:
+        if line:  # FAILED or WARNING lines (a warning is no failure: the exit status ignores it)
             bar.write(line, file=sys.stderr)
 
     try:

@@ -17,17 +17,21 @@ from core.io.outputs import OutputNames
 
 @dataclass(frozen=True)
 class BatchJob:
-    """One input: where its results go, or why it is refused (``refused`` non-empty: nothing runs)."""
+    """One input: where its results go, or why it is refused (``refused`` non-empty: nothing runs).
+
+    ``info``: where the JSON sidecar goes (with the plausibility warnings), None for none.
+    """
 
     source: Path
     mask: Path
     prob: Path | None = None
     fov: Path | None = None
     refused: str = ""
+    info: Path | None = None
 
     @property
     def outputs(self) -> list[Path]:
-        return [self.mask] + ([self.prob] if self.prob is not None else [])
+        return [self.mask] + [p for p in (self.prob, self.info) if p is not None]
 
 
 @dataclass(frozen=True)
@@ -43,12 +47,13 @@ class BatchPlan:
 
 
 def plan(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str], *, save_prob: bool,
-         overwrite: bool, fov_path: str | os.PathLike[str] | None = None) -> BatchPlan:
+         overwrite: bool, fov_path: str | os.PathLike[str] | None = None, write_info: bool = False) -> BatchPlan:
     """Decide every input's job: files as given, folders expanded to their images (not recursively).
 
     Refused up front: a missing path, a folder without images, a file name that is not an image's,
     outputs that exist without ``overwrite``, and a second input with the same stem as an earlier one
     (both would write the same files; the second names the first). ``fov_path`` needs exactly one file.
+    ``write_info``: each job also writes ``<stem>_info.json``, the sidecar the app's export writes.
     """
     out = Path(out_dir)
     jobs: list[BatchJob] = []
@@ -67,7 +72,8 @@ def plan(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[st
             continue
         for path in files:
             names = OutputNames(out, path.stem)
-            job = BatchJob(path, names.mask, names.prob if save_prob else None)
+            job = BatchJob(path, names.mask, names.prob if save_prob else None,
+                           info=names.info(".json") if write_info else None)
             why = _refusal(job, claimed, overwrite)
             if why:
                 job = replace(job, refused=why)

@@ -13,7 +13,7 @@ from core.errors import ImageWriteError
 from core.io.export import check_folder
 from core.predict.prediction import CancelCheck, Predictor
 
-#: progress(done, total, line): ``line`` is "" or "FAILED <file>: <why>".
+#: progress(done, total, line): ``line`` is "", "FAILED <file>: <why>" or one "WARNING <file>: <why>" per warning.
 Report = Callable[[int, int, str], None]
 
 
@@ -64,7 +64,8 @@ def execute(plan: BatchPlan, executor: Executor, progress: Report | None = None,
         summary.add(result)
         count += 1
         if progress is not None:
-            progress(count, total, "" if result.ok else f"FAILED {result.source}: {result.error}")
+            progress(count, total, "\n".join(f"WARNING {result.source}: {w.message}" for w in result.warnings)
+                     if result.ok else f"FAILED {result.source}: {result.error}")
     summary.cancelled = count < total
     return summary
 

@@ -6,8 +6,10 @@ File contract (shared with the CLI):
 * ``<stem>_prob.png``: 16-bit gray, ``round(probability × 65535)`` (:func:`probability_to_uint16`).
 * ``<stem>_overlay.png`` (or ``.jpg``): the image with the mask blended in, as shown on screen.
 * ``<stem>_info.json`` (or ``.csv``): the sidecar, a versioned document (``schema``, ``schema_version``):
-  source, model, threshold, vessel area in the FOV, edited flag, and ``measurements`` (nested; the CSV
-  flattens it into dotted column names). :func:`read_sidecar` refuses a newer version than it knows.
+  source, model, threshold, vessel area in the FOV, edited flag, ``warnings`` (the plausibility guard's
+  ``{code, message}`` list; the CSV joins them, one ``code: message`` per line of its cell) and
+  ``measurements`` (nested; the CSV flattens it into dotted column names). :func:`read_sidecar` refuses a
+  newer version than it knows.
 
 The names come from :class:`core.io.outputs.OutputNames`.
 
@@ -213,6 +215,8 @@ class ExportInfo:
     height: int = 0
     exported_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     measurements: Mapping[str, Any] = field(default_factory=dict)
+    #: Why the result may be wrong: ``{"code": ..., "message": ...}`` each (core.measure.plausibility).
+    warnings: tuple[Mapping[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The sidecar document: ``schema`` and ``schema_version`` first, then the fields."""
@@ -226,7 +230,27 @@ def _plain(value: Any) -> Any:
     """Mappings (at any depth) as plain dicts, so JSON can write them."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
     return value
+
+
+def warning_dicts(warnings: Iterable[Any]) -> tuple[dict[str, str], ...]:
+    """Warnings (objects with ``code`` and ``message``, or such mappings) as plain ``{code, message}`` dicts."""
+    out = []
+    for w in warnings:
+        code, message = (w["code"], w["message"]) if isinstance(w, Mapping) else (w.code, w.message)
+        out.append({"code": str(code), "message": str(message)})
+    return tuple(out)
+
+
+def _warnings_cell(warnings: Sequence[Mapping[str, str]]) -> str:
+    return "\n".join(f"{w['code']}: {w['message']}" for w in warnings)
+
+
+def _warnings_from_cell(text: str) -> tuple[dict[str, str], ...]:
+    return tuple({"code": code, "message": message}
+                 for code, _, message in (line.partition(": ") for line in text.splitlines() if line))
 
 
 def flatten(doc: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -254,16 +278,20 @@ def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def make_info(source: str | os.PathLike[str], mask: np.ndarray, fov: np.ndarray | None, *, model: str,
-              model_path: str | os.PathLike[str], threshold: float, edited_by_hand: bool) -> ExportInfo:
-    """An :class:`ExportInfo` with the vessel area fraction measured inside the FOV."""
+              model_path: str | os.PathLike[str], threshold: float, edited_by_hand: bool,
+              warnings: Iterable[Any] = ()) -> ExportInfo:
+    """An :class:`ExportInfo` with the vessel area fraction measured inside the FOV.
+
+    ``warnings``: the plausibility guard's findings (PlausibilityWarning or ``{code, message}`` mappings).
+    """
     m = np.asarray(mask)
     return ExportInfo(source=str(source), model=model, model_path=str(model_path), threshold=float(threshold),
                       vessel_fraction=round(vessel_fraction(m, fov), 6), edited_by_hand=bool(edited_by_hand),
-                      width=int(m.shape[1]), height=int(m.shape[0]))
+                      width=int(m.shape[1]), height=int(m.shape[0]), warnings=warning_dicts(warnings))
 
 
 def _csv_text(infos: Sequence[ExportInfo]) -> str:
-    rows = [flatten(info.as_dict()) for info in infos]
+    rows = [flatten({**info.as_dict(), "warnings": _warnings_cell(info.warnings)}) for info in infos]
     names = list(dict.fromkeys(name for row in rows for name in row))  # measurements may differ per row
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n", restval="")
@@ -342,11 +370,23 @@ def _info_from(doc: Any, p: Path) -> ExportInfo:
                           threshold=float(doc["threshold"]), vessel_fraction=float(doc["vessel_fraction"]),
                           edited_by_hand=_bool(doc["edited_by_hand"]), width=int(doc.get("width") or 0),
                           height=int(doc.get("height") or 0), exported_at=str(doc.get("exported_at", "")),
-                          measurements=dict(doc.get("measurements") or {}))
+                          measurements=dict(doc.get("measurements") or {}),
+                          warnings=_read_warnings(doc.get("warnings")))
     except KeyError as exc:
         raise ImageReadError(f"{p}: the sidecar has no {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
         raise ImageReadError(f"{p}: the sidecar has a bad value ({exc})") from None
+
+
+def _read_warnings(value: Any) -> tuple[dict[str, str], ...]:
+    """The ``warnings`` of a JSON (a list of mappings) or CSV (one ``code: message`` a line) sidecar."""
+    if not value:
+        return ()
+    if isinstance(value, str):
+        return _warnings_from_cell(value)
+    if isinstance(value, list):
+        return warning_dicts(value)
+    raise ValueError(f"warnings must be a list, got {type(value).__name__}")
 
 
 def _bool(value: Any) -> bool:

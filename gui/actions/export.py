@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from core.errors import ExportExistsError, ImageWriteError
 from core.io.export import default_export_paths, export_all, make_info
+from core.measure.plausibility import result_warnings
 from core.resources import default_model_path
 from gui.canvas.style import OverlayStyle
 from gui.dialogs import prompts
@@ -118,7 +119,8 @@ class Exporter(QObject):
         info = doc.prediction_info
         model_path = (self._model_path() or str(default_model_path())) if info is not None else ""
         return make_info(doc.path or doc.name, doc.mask, doc.fov, model=info.model if info else "none",
-                         model_path=model_path, threshold=doc.threshold, edited_by_hand=doc.has_manual_edits)
+                         model_path=model_path, threshold=doc.threshold, edited_by_hand=doc.has_manual_edits,
+                         warnings=result_warnings(doc.prediction, doc.vessel_fraction()))
 
     def resolve_unsaved(self, docs: Sequence[ImageDocument], revert: bool) -> bool:
         """Ask Save / Discard / Cancel for the modified ones among ``docs``; True when it is fine to go on.

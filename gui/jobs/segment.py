@@ -1,7 +1,8 @@
 """The GUI's segmentation job: a Prediction from the service plus what the canvas shows of it.
 
-The display-only arrays (the probability as 0..255 for the heat map, the FOV outline polygon) are
-computed here, in the worker thread, so applying a result on the GUI thread costs no pixel work.
+The display-only arrays (the probability as 0..255 for the heat map, the FOV outline polygon) and the
+plausibility guard's image checks (stored in the prediction's info, core.measure.plausibility) are computed
+here, in the worker thread, so applying a result on the GUI thread costs no pixel work.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import CheckpointError
+from core.measure.plausibility import DEFAULT_RANGE, VesselRange, expected_range, with_image_checks
 from core.predict.prediction import Prediction
 from core.predict.service import PredictionService, SegmentRequest
 from gui.canvas.render import fov_outline, probability_to_u8
@@ -34,7 +37,16 @@ def segment_job(service: PredictionService, request: SegmentRequest) -> Job:
     def run(progress: JobProgress, should_cancel: Callable[[], bool]) -> SegmentResult:
         prediction = service.segment(request, progress=progress, should_cancel=should_cancel,
                                      notice=progress.notice)
+        prediction = with_image_checks(prediction, request.image, _expected(service, request.model_path))
         vessel = prediction.probability("vessel")
         return SegmentResult(prediction, probability_to_u8(vessel), fov_outline(prediction.fov))
 
     return run
+
+
+def _expected(service: PredictionService, model_path: str | None) -> VesselRange:
+    """The vessel fraction range the model's card records (the default when it records none or is unreadable)."""
+    try:
+        return expected_range(service.model_card(model_path).get("metrics"))
+    except (CheckpointError, OSError, AttributeError):
+        return DEFAULT_RANGE

@@ -9,7 +9,6 @@ import pytest
 
 from core.batch import (
     BatchPlan,
-    JobResult,
     ProcessExecutor,
     SegmenterSpec,
     SerialExecutor,
@@ -122,7 +121,8 @@ def test_run_one_writes_the_file_contract_with_the_given_or_the_models_threshold
     gray = synthetic_fundus(30, 40, seed=0).astype(np.float32).mean(axis=2) / 255
     for threshold, expected in ((None, 0.3), (0.1, 0.1)):
         result = run_one(job, GrayPredictor(), threshold)
-        assert result == JobResult(folder / "a.png", (tmp_path / "a_mask.png", tmp_path / "a_prob.png"))
+        assert (result.source, result.written, result.ok) == (folder / "a.png",
+                                                              (tmp_path / "a_mask.png", tmp_path / "a_prob.png"), True)
         mask = read_image(tmp_path / "a_mask.png", mode=None)
         assert mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 255}
         np.testing.assert_array_equal(mask == 255, gray >= np.float32(expected))
@@ -199,3 +199,25 @@ def test_a_real_model_gives_the_same_bytes_in_worker_processes(folder: Path, tmp
     assert len(serial) == 6
     for p in serial:
         assert p.read_bytes() == (tmp_path / "process" / p.name).read_bytes(), p.name
+
+
+def test_a_planned_sidecar_records_the_plausibility_warnings(folder: Path, tmp_path: Path) -> None:
+    from core.io.export import read_sidecar
+
+    job = plan([folder / "a.png"], tmp_path, save_prob=False, overwrite=False, write_info=True).jobs[0]
+    assert job.info == tmp_path / "a_info.json" and job.info in job.outputs
+    result = run_one(job, GrayPredictor(), 0.01)  # everything bright is vessel: the FOV is flooded
+    assert result.ok and result.written == (tmp_path / "a_mask.png", tmp_path / "a_info.json")
+    assert "vessel_fraction_high" in [w.code for w in result.warnings]
+    info = read_sidecar(tmp_path / "a_info.json")
+    assert [w["code"] for w in info.warnings] == [w.code for w in result.warnings]
+    assert info.threshold == 0.01 and not info.edited_by_hand
+    assert plan([folder / "a.png"], tmp_path, save_prob=False, overwrite=False, write_info=True).jobs[0].refused
+
+
+def test_warnings_are_progress_lines_not_failures(folder: Path, tmp_path: Path) -> None:
+    lines: list[str] = []
+    summary = run_batch(plan([folder / "a.png"], tmp_path, save_prob=False, overwrite=True), GrayPredictor(), 0.01,
+                        lambda _done, _total, line: lines.append(line))
+    assert summary.ok and len(summary.done) == 1
+    assert lines and all(line.startswith(f"WARNING {folder / 'a.png'}: ") for line in lines[0].splitlines())

@@ -153,7 +153,7 @@ def test_csv_columns_are_the_sidecar_flattened_with_dotted_names(tmp_path: Path,
     header = (tmp_path / "i.csv").read_text().splitlines()[0].split(",")
     assert header == ["schema", "schema_version", "source", "model", "model_path", "threshold", "vessel_fraction",
                       "edited_by_hand", "width", "height", "exported_at", "measurements.vessels.tortuosity",
-                      "measurements.vessels.note"]
+                      "measurements.vessels.note", "warnings"]
     assert read_sidecar(tmp_path / "i.csv") == info
     rows = list(csv.DictReader(export_table(tmp_path / "all.csv", [base, info]).open()))
     assert rows[0]["measurements.vessels.tortuosity"] == "" and rows[1]["measurements.vessels.tortuosity"] == "1.25"
@@ -262,3 +262,17 @@ def test_read_mask_accepts_0_1_files_and_refuses_another_size(tmp_path: Path):
     assert read_mask(tmp_path / "01.png").sum() == 1
     with pytest.raises(ImageReadError, match="mask is 8x6 but the image is 10x6"):
         read_mask(tmp_path / "01.png", (6, 10))
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_sidecar_warnings_round_trip(tmp_path: Path, mask: np.ndarray, suffix: str) -> None:
+    from core.measure.plausibility import PlausibilityWarning
+
+    found = [PlausibilityWarning("too_dark", "The image is too dark to judge (mean brightness 9 of 255)."),
+             PlausibilityWarning("vessel_fraction_high", "40.0 % of the field of view is marked as vessel: check it.")]
+    info = make_info("01.tif", mask, None, model="m", model_path="m.pt", threshold=0.5, edited_by_hand=False,
+                     warnings=found)
+    back = read_sidecar(export_sidecar(tmp_path / f"01_info{suffix}", info))
+    assert back.warnings == tuple(w.as_dict() for w in found)
+    clean = make_info("02.tif", mask, None, model="m", model_path="m.pt", threshold=0.5, edited_by_hand=False)
+    assert read_sidecar(export_sidecar(tmp_path / f"02_info{suffix}", clean)).warnings == ()
