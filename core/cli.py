@@ -47,7 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "helps when reading and writing files dominates, or on a GPU")
 
     tr = sub.add_parser("train", help="train a UNet on DRIVE (validation split picks epoch and threshold)")
-    tr.add_argument("--data", type=Path, required=True, help="DRIVE folder (training/, test/)")
+    tr.add_argument("--data", type=Path, required=True,
+                    help="DRIVE folder (training/, test/), or with --datasets the folder holding the datasets")
+    tr.add_argument("--datasets", nargs="+", choices=["drive", "chase", "hrf"],
+                    help="train on the training splits of these datasets of the pool (default: DRIVE alone)")
+    tr.add_argument("--normalization", choices=["dataset", "fov"], default="dataset",
+                    help="fixed mean/std (the tutorial's) or each image standardised inside its FOV")
+    tr.add_argument("--fov-target", type=int, default=0,
+                    help="resize every image so its FOV is this many px wide (0: the training images' median)")
     tr.add_argument("--out", type=Path, required=True, help="run folder: best.pt, log.csv, last_state.pt")
     tr.add_argument("--base-c", type=int, default=32)
     tr.add_argument("--epochs", type=int, default=200)
@@ -58,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--weight-decay", type=float, default=1e-4)
     tr.add_argument("--scale", type=float, nargs=2, default=(0.5, 1.2), metavar=("MIN", "MAX"))
     tr.add_argument("--no-photometric", action="store_true", help="disable colour/contrast/gamma jitter")
-    tr.add_argument("--val-count", type=int, default=4, help="training images held out for validation")
+    tr.add_argument("--val-count", type=int, default=4,
+                    help="training images held out for validation (per dataset with --datasets)")
+    tr.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and after the last)")
+    tr.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning; same --base-c)")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", default="auto")
     tr.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
@@ -84,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cal = sub.add_parser("calibrate", help="re-choose a model's threshold for given inference settings, "
                          "on its validation images (training split), and save it")
-    cal.add_argument("--data", type=Path, required=True, help="DRIVE folder")
+    cal.add_argument("--data", type=Path, required=True,
+                     help="DRIVE folder, or the folder holding the datasets for a model trained on several")
     cal.add_argument("--model", type=Path, required=True, help="checkpoint from `retinaseg train`")
     cal.add_argument("--out", type=Path, required=True, help="calibrated checkpoint to write")
     cal.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
@@ -153,7 +164,7 @@ def _worker_spec(segmenter):  # type: ignore[no-untyped-def]
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.io.datasets import load_drive
+    from core.io.datasets import FOLDERS, load_dataset, load_drive
     from core.ml.train import TrainConfig, train
 
     config = TrainConfig(
@@ -161,8 +172,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, crop=args.crop, lr=args.lr, weight_decay=args.weight_decay, scale=tuple(args.scale),
         photometric=not args.no_photometric, val_count=args.val_count, seed=args.seed, device=args.device,
         resume=not args.no_resume, ema=args.ema, amp=not args.no_amp, select=args.select,
+        normalization=args.normalization, fov_target=args.fov_target, val_every=args.val_every,
+        init=str(args.init or ""),
+        trained_on="training splits of " + ", ".join(FOLDERS[d] for d in args.datasets) if args.datasets
+        else "DRIVE training",
     )
-    samples = load_drive(args.data, "training")
+    if args.datasets:
+        samples = [s for d in args.datasets for s in load_dataset(d, args.data / FOLDERS[d], "training")]
+    else:
+        samples = load_drive(args.data, "training")
     bar = _progress_bar(config.epochs, "train", "epoch")
 
     def progress(done: int, total: int, row: dict[str, float]) -> None:
@@ -221,12 +239,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from core.io.datasets import load_drive
+    from core.io.datasets import FOLDERS, load_dataset, load_drive
     from core.ml.calibrate import apply_calibration, calibrate, validation_samples
     from core.ml.checkpoint import load_checkpoint, save_checkpoint
 
     ckpt = load_checkpoint(args.model)
-    samples = validation_samples(ckpt, load_drive(args.data, "training"))
+    pooled = bool(ckpt.metrics.get("validation", {}).get("datasets"))
+
+    def training(dataset: str) -> list:  # type: ignore[type-arg]
+        if pooled:
+            return load_dataset(dataset, args.data / FOLDERS[dataset], "training")
+        return load_drive(args.data, "training")
+
+    samples = validation_samples(ckpt, training)
     cal = calibrate(ckpt, samples, args.precision, args.tta)
     save_checkpoint(apply_calibration(ckpt, cal), args.out)
     print(f"{args.precision}{' + flips' if args.tta else ''} on validation images "

@@ -22,7 +22,14 @@ import torch.nn.functional as F
 from core.io.datasets import Sample, split_train_val
 from core.measure.fov import fov_diameter
 from core.measure.validation import Validation
-from core.ml.checkpoint import TUTORIAL_MEAN, TUTORIAL_STD, VESSEL_CLASSES, model_checkpoint, save_checkpoint
+from core.ml.checkpoint import (
+    TUTORIAL_MEAN,
+    TUTORIAL_STD,
+    VESSEL_CLASSES,
+    load_checkpoint,
+    model_checkpoint,
+    save_checkpoint,
+)
 from core.ml.devices import resolve_device
 from core.ml.losses import SegmentationLoss
 from core.ml.model import UNet
@@ -70,6 +77,8 @@ class TrainConfig:
     fov_target: int = 0
     trained_on: str = "DRIVE training"
     resume: bool = True
+    #: start from this checkpoint's weights (same architecture) instead of random ones
+    init: str = ""
 
 
 @dataclass
@@ -198,6 +207,12 @@ def train(
         f"({', '.join(s.name for s in val_set)}), device {device}")
 
     model = UNet(3, len(VESSEL_CLASSES), config.bilinear, config.base_c)
+    if config.init:
+        start = load_checkpoint(config.init)
+        if start.arch != model.arch():
+            raise ValueError(f"--init {config.init} is a {start.arch}, not a {model.arch()}: use its base_c")
+        model.load_state_dict(start.state_dict)
+        log(f"starting from the weights of {config.init}")
     model = model.to(device).to(memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
