@@ -12,7 +12,7 @@ image of DRIVE (40), CHASE_DB1 (28) and HRF (45) with their manual labels, none 
 (nor did the shipped model's masks of the five test images checked, nor the CC0 sample). Measured there:
 mean luminance 62–150 (the same images ×0.15: 9–22), green std 8.9–43, sharpness 0.27–0.46 (blurred with a
 Gaussian of σ = 2 px at the work scale: 0.07–0.12; white noise: 2.9), red / max(green, blue) 1.36–4.1,
-FOV roundness 0.97–1.0 and share of the image 0.63–0.85.
+FOV roundness 0.97–1.0 and share of the image 0.63–0.85 (``benchmarks/plausibility.py`` prints them).
 
 The expected vessel fraction comes from the checkpoint when it records one:
 ``metrics["vessel_fraction_range"] = [low, high]``, the lowest and highest vessel fraction inside the
@@ -177,7 +177,7 @@ def check_fov(fov: np.ndarray) -> list[PlausibilityWarning]:
     if share < MIN_FOV_SHARE:
         return [PlausibilityWarning("fov_small", f"The field of view found covers only {share * 100:.0f} % of "
                                     "the image: the image may be mostly dark, or not a fundus photograph.")]
-    roundness = _roundness(f)
+    roundness = fov_roundness(f)
     if roundness < MIN_ROUNDNESS:
         return [PlausibilityWarning("fov_not_round", f"The field of view found is not round (it overlaps its "
                                     f"circle by {roundness * 100:.0f} %): check that this is a fundus photograph.")]
@@ -266,7 +266,7 @@ def _fraction(mask: np.ndarray, fov: np.ndarray) -> float:
     return float(np.count_nonzero(mask & fov)) / n if n else 0.0
 
 
-def _roundness(fov: np.ndarray) -> float:
+def fov_roundness(fov: np.ndarray) -> float:
     """Intersection over union of ``fov`` with the circle as wide as it, centred on it, cut by the image."""
     cols = np.flatnonzero(fov.any(0))
     rows = np.flatnonzero(fov.any(1))
