@@ -240,19 +240,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from core.io.datasets import FOLDERS, load_dataset, load_drive
+    from core.measure.validation import labelled_vessel_range
     from core.ml.calibrate import apply_calibration, calibrate, validation_samples
     from core.ml.checkpoint import load_checkpoint, save_checkpoint
 
     ckpt = load_checkpoint(args.model)
     pooled = bool(ckpt.metrics.get("validation", {}).get("datasets"))
 
+    loaded: dict[str, list] = {}  # type: ignore[type-arg]
+
     def training(dataset: str) -> list:  # type: ignore[type-arg]
-        if pooled:
-            return load_dataset(dataset, args.data / FOLDERS[dataset], "training")
-        return load_drive(args.data, "training")
+        if dataset not in loaded:
+            loaded[dataset] = (load_dataset(dataset, args.data / FOLDERS[dataset], "training") if pooled
+                               else load_drive(args.data, "training"))
+        return loaded[dataset]
 
     samples = validation_samples(ckpt, training)
     cal = calibrate(ckpt, samples, args.precision, args.tta)
+    if "vessel_fraction_range" not in ckpt.metrics:  # checkpoints trained before training recorded it
+        held_out = {s.name for s in samples}
+        trained = [s for group in loaded.values() for s in group if s.name not in held_out]
+        ckpt.metrics["vessel_fraction_range"] = labelled_vessel_range(trained)
     save_checkpoint(apply_calibration(ckpt, cal), args.out)
     print(f"{args.precision}{' + flips' if args.tta else ''} on validation images "
           f"{', '.join(s.name for s in samples)}: threshold {cal.threshold:.4f}, F1 {cal.val_f1:.4f}, "

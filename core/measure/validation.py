@@ -33,3 +33,10 @@ class Validation:
 
     def f1_by_dataset(self, threshold: float) -> dict[str, float]:
         return {name: a.scores(threshold).f1 for name, a in self.per_dataset.items()}
+
+
+def labelled_vessel_range(samples: list[Sample]) -> list[float]:
+    """[lowest, highest] vessel fraction inside the FOV among ``samples``' labels: what a model trained on
+    them should be expected to find (stored as ``metrics["vessel_fraction_range"]``)."""
+    fractions = [float(s.vessels[s.fov].mean()) for s in samples if s.fov.any()]
+    return [round(min(fractions), 4), round(max(fractions), 4)]

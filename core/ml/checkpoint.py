@@ -61,6 +61,8 @@ class Checkpoint:
     thresholds: dict[str, float] = field(default_factory=lambda: {"vessel": 0.5})
     architecture: str = "unet"
     trained_on: str = "unknown"
+    #: validation/test figures; ``vessel_fraction_range`` = [low, high] vessel fraction inside the FOV of
+    #: the training labels (the plausibility guard's expectation)
     metrics: dict[str, Any] = field(default_factory=dict)
     recipe: dict[str, Any] = field(default_factory=dict)
     #: Recommended inference settings (precision, tta) that the thresholds were chosen with.

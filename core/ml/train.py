@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from core.io.datasets import Sample, split_train_val
 from core.measure.fov import fov_diameter
-from core.measure.validation import Validation
+from core.measure.validation import Validation, labelled_vessel_range
 from core.ml.checkpoint import (
     TUTORIAL_MEAN,
     TUTORIAL_STD,
@@ -346,7 +346,8 @@ def _save_model(model: UNet, preprocessing: Preprocessing, config: TrainConfig, 
         model, preprocessing,
         thresholds={"vessel": float(min(max(best["threshold"], 0.01), 0.99))},
         trained_on=f"{config.trained_on}: images {', '.join(s.name for s in train_set)}",
-        metrics={"validation": {"images": [s.name for s in val_set], "f1": best["f1"],
+        metrics={"vessel_fraction_range": labelled_vessel_range(train_set),
+                 "validation": {"images": [s.name for s in val_set], "f1": best["f1"],
                                 "roc_auc": best["auc"], "epoch": best["epoch"],
                                 **({"datasets": {s.name: s.dataset for s in val_set},
                                     "f1_by_dataset": best["by_dataset"]} if len(best.get("by_dataset", {})) > 1

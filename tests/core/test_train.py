@@ -225,3 +225,11 @@ def test_resizing_to_a_fov_diameter_keeps_labels_aligned(samples: list[Sample]):
     assert abs(fov_diameter(big.fov) - 2 * fov_diameter(s.fov)) <= 2
     assert big.image.dtype == np.uint8 and big.image.shape[:2] == big.vessels.shape == big.fov.shape
     assert abs(big.vessels[big.fov].mean() - s.vessels[s.fov].mean()) < 0.03
+
+
+def test_training_records_the_vessel_fraction_range_of_its_labels(tmp_path: Path, samples: list[Sample]):
+    result = train(samples, _config(tmp_path, epochs=1, steps_per_epoch=1), log=lambda _: None)
+    low, high = load_checkpoint(result.best_path).metrics["vessel_fraction_range"]
+    train_set, _ = split_pool(samples, 1, seed=0)
+    fractions = [s.vessels[s.fov].mean() for s in train_set]
+    assert low == pytest.approx(min(fractions), abs=1e-4) and high == pytest.approx(max(fractions), abs=1e-4)
