@@ -16,7 +16,6 @@ def store_metrics(model: Path, figures: dict[str, Any]) -> Path:
     ckpt.metrics.update(figures)
     save_checkpoint(ckpt, model)
     card_path = model.with_suffix(".json")
-    card = json.loads(card_path.read_text()) if card_path.exists() else {}
-    card.update(ckpt.card())
-    card_path.write_text(json.dumps(card, indent=2, default=str) + "\n")
+    # written afresh from the checkpoint: a merged card kept fields of an older format (a stale threshold)
+    card_path.write_text(json.dumps(ckpt.card(), indent=2, default=str) + "\n")
     return card_path

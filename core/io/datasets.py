@@ -27,6 +27,19 @@ DATA_ENV = "RETINASEG_DATA"
 SPLITS = ("training", "test")
 #: Dataset name -> its folder inside the pool.
 FOLDERS = {"drive": "DRIVE", "chase": "CHASE_DB1", "hrf": "HRF"}
+#: What a model card says of each dataset it was trained on: source, citation and terms.
+CARDS = {
+    "drive": {"name": "DRIVE", "camera": "Canon CR5 non-mydriatic 3CCD, 45°, 565×584",
+              "citation": "Staal et al., Ridge-based vessel segmentation in color images of the retina, IEEE TMI 2004",
+              "terms": "research use; not redistributed"},
+    "chase": {"name": "CHASE_DB1", "camera": "Nidek NM-200-D, 30°, 999×960, children",
+              "citation": "Fraz et al., An ensemble classification-based approach applied to retinal blood vessel "
+                          "segmentation, IEEE TBME 2012",
+              "terms": "CC BY 4.0 (Kingston University)"},
+    "hrf": {"name": "HRF", "camera": "Canon CR-1, 45°, 3504×2336",
+            "citation": "Budai et al., Robust vessel segmentation in fundus images, Int J Biomed Imaging 2013",
+            "terms": "research use; not redistributed"},
+}
 
 
 @dataclass(frozen=True)

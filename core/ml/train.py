@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.io.datasets import Sample, split_train_val
+from core.io.datasets import CARDS, Sample, split_train_val
 from core.measure.fov import fov_diameter
 from core.measure.validation import Validation, labelled_vessel_range
 from core.ml.checkpoint import (
@@ -340,6 +340,20 @@ def weight_average(model: UNet, decay: float) -> torch.optim.swa_utils.AveragedM
     return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
+def training_data_card(samples: list[Sample]) -> list[dict[str, Any]]:
+    """Each dataset the samples come from, with its citation and terms, and how many images were used."""
+    names = list(dict.fromkeys(s.dataset or "drive" for s in samples))
+    return [{**CARDS.get(n, {"name": n}), "images": sum((s.dataset or "drive") == n for s in samples)} for n in names]
+
+
+def hardware() -> str:
+    """What trained the model, for its card (e.g. 'cpu: 2 threads, x86_64, torch 2.13.0+cpu')."""
+    import platform
+
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu: {torch.get_num_threads()} threads"
+    return f"{device}, {platform.machine()}, torch {torch.__version__}"
+
+
 def _save_model(model: UNet, preprocessing: Preprocessing, config: TrainConfig, best: dict[str, Any],
                 path: Path, train_set: list[Sample], val_set: list[Sample]) -> None:
     ckpt = model_checkpoint(
@@ -352,6 +366,7 @@ def _save_model(model: UNet, preprocessing: Preprocessing, config: TrainConfig, 
                                 **({"datasets": {s.name: s.dataset for s in val_set},
                                     "f1_by_dataset": best["by_dataset"]} if len(best.get("by_dataset", {})) > 1
                                    else {})}},
-        recipe={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
+        recipe={**{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
+                "datasets": training_data_card(train_set), "hardware": hardware()},
     )
     save_checkpoint(ckpt, path)

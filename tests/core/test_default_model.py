@@ -16,15 +16,21 @@ pytestmark = pytest.mark.skipif(not default_model_path().is_file(), reason="defa
 
 def test_shipped_checkpoint_carries_its_metadata() -> None:
     ckpt = load_checkpoint(default_model_path())
-    assert ckpt.source in ("retinaseg", "retinaseg v1")  # shipped as written in format 1; both load
+    assert ckpt.source == "retinaseg"
     assert 0.05 < ckpt.threshold < 0.95
     assert ckpt.preprocessing.channels == "RGB" and len(ckpt.preprocessing.mean) == 3
-    assert "DRIVE training" in ckpt.trained_on
+    assert "training splits of DRIVE, CHASE_DB1, HRF" in ckpt.trained_on
     validation = ckpt.metrics["validation"]
-    # model selection used held-out *training* images, never test images (DRIVE test ids are 01..20)
-    assert validation["images"] and all(int(name) > 20 for name in validation["images"])
+    # model selection used held-out *training* images of every dataset, never test images
+    # (DRIVE test ids are 01..20; CHASE_DB1 test images are Image_11* to Image_14*)
+    datasets = validation["datasets"]
+    assert sorted(set(datasets.values())) == ["chase", "drive", "hrf"] and set(datasets) == set(validation["images"])
+    assert all(int(name) > 20 for name, d in datasets.items() if d == "drive")
+    assert not any(name[6:8] in ("11", "12", "13", "14") for name, d in datasets.items() if d == "chase")
     card = json.loads(default_model_path().with_suffix(".json").read_text())
-    assert card["threshold"] == pytest.approx(ckpt.threshold)  # the card beside the format-1 file
+    assert card["thresholds"] == {"vessel": pytest.approx(ckpt.threshold)}
+    assert {d["name"] for d in ckpt.recipe["datasets"]} == {"DRIVE", "CHASE_DB1", "HRF"}
+    assert set(ckpt.metrics["test"]) >= {"drive", "chase", "hrf"} and "stress" in ckpt.metrics
 
 
 def test_default_model_segments_the_sample_photo_plausibly() -> None:
@@ -48,5 +54,5 @@ def test_default_model_meets_its_quality_bar_on_drive_test(drive_root) -> None:
     from core.ml.inference import Segmenter
 
     result = evaluate(Segmenter(device="cpu"), load_drive(drive_root, "test"))
-    assert result.pooled.f1 >= 0.81
-    assert result.pooled.roc_auc >= 0.975
+    assert result.pooled.f1 >= 0.79
+    assert result.pooled.roc_auc >= 0.97
