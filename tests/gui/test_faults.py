@@ -169,16 +169,24 @@ def test_real_segmenter_gpu_oom_gives_the_cpu_result(qtbot, make_window, image_f
     from core.ml.inference import Segmenter
     from core.predict.service import PredictionService
 
+    class OutOfMemoryGpu:
+        """A "GPU" predictor that runs out of memory as Segmenter reports it (DeviceFailure)."""
+
+        device = torch.device("cuda")
+        device_name = "CUDA (Fake GPU)"
+
+        def __init__(self, seg: Segmenter) -> None:
+            self.task, self.thresholds, self.threshold = seg.task, seg.thresholds, seg.threshold
+
+        def predict(self, *_a, **_k):  # noqa: ANN002, ANN003, ANN202
+            from core.errors import DeviceFailure
+
+            raise DeviceFailure("the GPU ran out of memory (CUDA out of memory. Tried to allocate 3.10 GiB); "
+                                "try the CPU")
+
     def factory(model_path, device, _ckpt):  # noqa: ANN001, ANN202
         seg = Segmenter(model_path, "cpu")
-        if device == "cuda":  # a "GPU" segmenter whose every tile runs out of memory
-            seg.device = torch.device("cuda")
-
-            def oom(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
-                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 3.10 GiB")
-
-            seg._predict_tiled = oom
-        return seg
+        return OutOfMemoryGpu(seg) if device == "cuda" else seg
 
     service = PredictionService(factory, devices=lambda: {"cpu": "CPU", "cuda": "CUDA (Fake GPU)"})
     window = make_window(service, device="cuda")

@@ -272,12 +272,12 @@ def test_status_bar_shows_pixel_under_cursor(qtbot, make_window, image_file: Pat
 def test_recent_files_menu_reopens(qtbot, make_window, image_file: Path, tmp_path: Path) -> None:
     window = make_window(FakeService())
     window.open_path(image_file)
-    window._fill_recent_menu()
+    window.recent_menu.aboutToShow.emit()  # what opening the menu does
     entries = [a for a in window.recent_menu.actions() if a.text() == str(image_file.resolve())]
     assert entries
     gone = tmp_path / "gone.png"
     window.settings.add_recent(gone)
-    window._fill_recent_menu()
+    window.recent_menu.aboutToShow.emit()  # what opening the menu does
     [a for a in window.recent_menu.actions() if a.text() == str(gone.resolve())][0].trigger()
     assert str(gone.resolve()) not in window.settings.recent_files()  # a vanished file leaves the list
     assert window.document.name == "eye.png"
