@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import ImageReadError
-from core.io.images import READABLE_SUFFIXES, is_image_file, load_image
+from core.io.images import READABLE_SUFFIXES, is_image_file, list_images, load_image
+from core.io.loaded import LoadedImage
 from core.predict.service import PredictionService, SegmentRequest
 from core.resources import default_model_path
 from gui.actions.device_choice import DeviceChoice
@@ -260,9 +261,9 @@ class MainWindow(QMainWindow):
         self.io_jobs.cancel_kind("open")  # a new list: an image still being read is not wanted any more
         try:
             if p.is_dir():
-                self.session.open_folder(p)
+                self.session.open_folder(p, self._first_of_folder(p))
             else:
-                self.session.open_files([p])
+                self.session.open_files([p], 0, self._read_in_worker(p))
         except (ImageReadError, ValueError, OSError) as exc:
             self.report_error("Cannot open", str(exc))
             if not p.exists():
@@ -281,11 +282,27 @@ class MainWindow(QMainWindow):
             return False
         self.io_jobs.cancel_kind("open")
         try:
-            self.session.open_files(images)
+            self.session.open_files(images, 0, self._read_in_worker(images[0]) if images else None)
         except (ImageReadError, ValueError) as exc:
             self.report_error("Cannot open", str(exc))
             return False
         return True
+
+    def _read_in_worker(self, path: Path) -> LoadedImage:
+        """Read ``path`` in the I/O worker while the window keeps painting (raises ImageReadError)."""
+        ok, value = self.io_jobs.call(lambda _progress, _cancel: load_image(path), kind="read")
+        if not ok:
+            raise ImageReadError(str(value))
+        return value  # type: ignore[no-any-return]
+
+    def _first_of_folder(self, folder: Path) -> LoadedImage | None:
+        """The folder's first image read in the worker; None when there is none or it cannot be read
+        (the session then looks for the first readable one)."""
+        listed = list_images(folder)
+        try:
+            return self._read_in_worker(listed[0]) if listed else None
+        except ImageReadError:
+            return None
 
     def step(self, delta: int) -> int | None:
         """Next (+1) / previous (-1) image. One not read yet is read in the worker and shown when it

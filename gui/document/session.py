@@ -48,12 +48,14 @@ class ImageSession(QObject):
         """The document of ``path``, read now if needed, without showing it (raises ImageReadError)."""
         return self._load(Path(path).resolve())
 
-    def open_files(self, paths: list[str | os.PathLike[str]], index: int = 0) -> ImageDocument:
-        """Replace the list with ``paths`` and show ``paths[index]`` (raises ImageReadError)."""
+    def open_files(self, paths: list[str | os.PathLike[str]], index: int = 0,
+                   loaded: LoadedImage | None = None) -> ImageDocument:
+        """Replace the list with ``paths`` and show ``paths[index]``, read now unless ``loaded`` (read in a
+        worker) is given (raises ImageReadError)."""
         resolved = [Path(p).resolve() for p in paths]
         if not resolved:
             raise ValueError("no images to open")
-        doc = self._load(resolved[index])  # fail before changing anything
+        doc = self._load(resolved[index], loaded)  # fail before changing anything
         self.paths = resolved
         self.listChanged.emit()
         self._show(index, doc)
@@ -71,11 +73,14 @@ class ImageSession(QObject):
         assert first_error is not None
         raise first_error
 
-    def open_folder(self, folder: str | os.PathLike[str]) -> ImageDocument:
-        """All images directly inside ``folder``, showing the first one that can be read."""
+    def open_folder(self, folder: str | os.PathLike[str], first: LoadedImage | None = None) -> ImageDocument:
+        """All images directly inside ``folder``, showing the first one that can be read (``first``: the
+        first image, already read in a worker)."""
         paths = list_images(folder)
         if not paths:
             raise ValueError(f"{folder}: no images found (readable: .tif, .png, .jpg, .bmp, .gif, .ppm)")
+        if first is not None:
+            return self.open_files(paths, 0, first)
         return self.open_files(paths, self._first_readable(paths))
 
     def go_to(self, index: int, loaded: LoadedImage | None = None) -> ImageDocument:

@@ -180,6 +180,29 @@ class JobRunner(QObject):
                 s.disconnect(check)
         return rid not in self._kind
 
+    def call(self, fn: Job, *, kind: str, timeout_ms: int = 600_000) -> tuple[bool, Any]:
+        """Run ``fn`` in the worker and :meth:`wait` for it: (True, its result), or (False, the message
+        saying why it failed, was cancelled or did not end in time)."""
+        outcome: dict[str, tuple[bool, Any]] = {}
+
+        def done(rid_: int, result: object) -> None:
+            if rid_ == rid:
+                outcome["end"] = (True, result)
+
+        def failed(rid_: int, message: str) -> None:
+            if rid_ == rid:
+                outcome["end"] = (False, message)
+
+        self.finished.connect(done)
+        self.failed.connect(failed)
+        try:
+            rid = self.submit(fn, kind=kind)
+            self.wait(rid, timeout_ms)
+        finally:
+            self.finished.disconnect(done)
+            self.failed.disconnect(failed)
+        return outcome.get("end", (False, "cancelled or not finished in time"))
+
     # state ------------------------------------------------------------------------------------------
     def busy(self, kind: str | None = None) -> bool:
         """Whether a wanted request (of ``kind``, or of any kind) is outstanding."""

@@ -197,3 +197,19 @@ def test_shutdown_while_a_job_runs_cancels_it_and_ends_the_thread(qtbot, runner:
     qtbot.wait(50)
     assert outcomes.seen == []  # nothing delivered after shutdown
     assert runner.shutdown(100)  # idempotent
+
+
+def test_call_returns_the_result_from_the_worker_or_the_failure_message(qtbot, runner: JobRunner) -> None:  # noqa: ANN001
+    threads: list[str] = []
+
+    def job(_progress, _cancel):  # noqa: ANN001, ANN202
+        threads.append(threading.current_thread().name)
+        return 42
+
+    assert runner.call(job, kind="read") == (True, 42)
+    assert threads and threads[0] != threading.main_thread().name
+
+    def broken(_progress, _cancel):  # noqa: ANN001, ANN202
+        raise ImageReadError("eye.png: image is damaged or truncated")
+
+    assert runner.call(broken, kind="read") == (False, "eye.png: image is damaged or truncated")

@@ -369,3 +369,22 @@ def test_a_read_the_user_moved_on_from_is_dropped(qtbot, make_window, tmp_path: 
 
     assert window.document.name == "d.png" and "(3/3)" in window.windowTitle()
     assert window.session.document(folder / "b.png") is None  # b.png's read was dropped, never shown
+
+
+def test_opening_a_file_or_a_folder_reads_it_in_the_worker(make_window, image_file: Path, monkeypatch) -> None:  # noqa: ANN001
+    import threading
+
+    import gui.main_window
+
+    readers: list[str] = []
+    real = gui.main_window.load_image
+
+    def spy(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        readers.append(threading.current_thread().name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(gui.main_window, "load_image", spy)
+    window = make_window(FakeService())
+    assert window.open_path(image_file) and window.document.name == "eye.png"
+    assert window.open_path(image_file.parent) and window.document is not None
+    assert len(readers) == 2 and threading.main_thread().name not in readers
