@@ -143,7 +143,8 @@ class PredictionService:
                 should_cancel: CancelCheck | None = None, notice: Notice | None = None) -> Prediction:
         """Load the model if needed, then predict; a failing GPU is retried on the CPU with a notice.
 
-        The prediction's ``info`` says model, device, device_name, seconds and notes (the fallback).
+        The prediction's ``info`` says model, device, device_name, seconds, notes (the fallback) and
+        model_metrics (the checkpoint's recorded metrics; empty for predictors without a checkpoint).
         """
         from core.measure.fov import estimate_fov
 
@@ -171,4 +172,7 @@ class PredictionService:
             device_name=str(getattr(predictor, "device_name", device_type(predictor))),
             seconds=time.perf_counter() - start,
             notes=tuple(notes),
+            # what the model's card records (e.g. its training labels' vessel fraction range), read from the
+            # loaded checkpoint rather than from the file again
+            model_metrics=getattr(getattr(predictor, "checkpoint", None), "metrics", None) or {},
         )

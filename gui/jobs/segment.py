@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import CheckpointError
-from core.measure.plausibility import DEFAULT_RANGE, VesselRange, expected_range, with_image_checks
+from core.measure.plausibility import expected_range, with_image_checks
 from core.predict.prediction import Prediction
 from core.predict.service import PredictionService, SegmentRequest
 from gui.canvas.render import fov_outline, probability_to_u8
@@ -37,16 +36,9 @@ def segment_job(service: PredictionService, request: SegmentRequest) -> Job:
     def run(progress: JobProgress, should_cancel: Callable[[], bool]) -> SegmentResult:
         prediction = service.segment(request, progress=progress, should_cancel=should_cancel,
                                      notice=progress.notice)
-        prediction = with_image_checks(prediction, request.image, _expected(service, request.model_path))
+        prediction = with_image_checks(prediction, request.image, expected_range(prediction.info.get("model_metrics")))
         vessel = prediction.probability("vessel")
         return SegmentResult(prediction, probability_to_u8(vessel), fov_outline(prediction.fov))
 
     return run
 
-
-def _expected(service: PredictionService, model_path: str | None) -> VesselRange:
-    """The vessel fraction range the model's card records (the default when it records none or is unreadable)."""
-    try:
-        return expected_range(service.model_card(model_path).get("metrics"))
-    except (CheckpointError, OSError, AttributeError):
-        return DEFAULT_RANGE
