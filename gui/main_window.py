@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -31,6 +31,7 @@ from core.io.images import READABLE_SUFFIXES, is_image_file, list_images, load_i
 from core.io.loaded import LoadedImage
 from core.predict.service import PredictionService, SegmentRequest
 from core.resources import default_model_path
+from gui.actions import shortcuts
 from gui.actions.device_choice import DeviceChoice
 from gui.actions.editing import EditingUi
 from gui.actions.export import Exporter, written_summary
@@ -128,13 +129,14 @@ class MainWindow(QMainWindow):
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
 
-    def _action(self, text: str, slot: Any = None, shortcut: Any = None, tip: str = "",
+    def _action(self, text: str, slot: Any = None, keys: str | None = None, tip: str = "",
                 checkable: bool = False, icon: QStyle.StandardPixmap | None = None) -> QAction:
+        """An action; ``keys`` names its entry in gui.actions.shortcuts.SHORTCUTS."""
         a = QAction(text, self)
         if icon is not None:
             a.setIcon(self.style().standardIcon(icon))
-        if shortcut is not None:
-            a.setShortcut(QKeySequence(shortcut))
+        if keys is not None:
+            shortcuts.bind(a, keys)
         if tip:
             a.setStatusTip(tip)
             a.setToolTip(tip)
@@ -146,33 +148,31 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         A = self._action  # noqa: N806
         SP = QStyle.StandardPixmap  # noqa: N806
-        self.act_open = A("&Open Image…", self._ask_open_file, QKeySequence.StandardKey.Open,
-                          icon=SP.SP_DialogOpenButton)
-        self.act_open_folder = A("Open &Folder…", self._ask_open_folder, "Ctrl+Shift+O")
-        self.act_next = A("&Next Image", lambda: self.step(1), QKeySequence.StandardKey.MoveToNextPage,
-                          icon=SP.SP_ArrowForward)
-        self.act_prev = A("&Previous Image", lambda: self.step(-1), QKeySequence.StandardKey.MoveToPreviousPage,
-                          icon=SP.SP_ArrowBack)
-        self.act_quit = A("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_export = A("&Export…", self.export, QKeySequence.StandardKey.Save,
-                            "Write the mask, probability map, overlay and a JSON summary to a folder (Ctrl+S)",
+        self.act_open = A("&Open Image…", self._ask_open_file, "open", icon=SP.SP_DialogOpenButton)
+        self.act_open_folder = A("Open &Folder…", self._ask_open_folder, "open_folder")
+        self.act_next = A("&Next Image", lambda: self.step(1), "next", icon=SP.SP_ArrowForward)
+        self.act_prev = A("&Previous Image", lambda: self.step(-1), "previous", icon=SP.SP_ArrowBack)
+        self.act_quit = A("&Quit", self.close, "quit")
+        self.act_export = A("&Export…", self.export, "export",
+                            "Write the mask, probability map, overlay and a JSON summary to a folder "
+                            f"({shortcuts.first_key('export')})",
                             icon=SP.SP_DialogSaveButton)
-        self.act_batch = A("&Batch Segment Folder…", self.show_batch, "Ctrl+B",
+        self.act_batch = A("&Batch Segment Folder…", self.show_batch, "batch",
                            "Segment every image of a folder into another folder")
-        self.act_segment = A("&Segment", self.segment, "Ctrl+R", "Find the vessels in this image (Ctrl+R)",
-                             icon=SP.SP_MediaPlay)
-        self.act_cancel = A("&Cancel", self.cancel_segmentation, "Esc", "Stop the running segmentation",
+        self.act_segment = A("&Segment", self.segment, "segment",
+                             f"Find the vessels in this image ({shortcuts.first_key('segment')})", icon=SP.SP_MediaPlay)
+        self.act_cancel = A("&Cancel", self.cancel_segmentation, "cancel", "Stop the running segmentation",
                             icon=SP.SP_BrowserStop)
-        self.act_fit = A("&Fit to Window", self.canvas.fit_to_window, "Ctrl+0")
-        self.act_100 = A("&Actual Pixels (100 %)", self.canvas.zoom_100, "Ctrl+1")
-        self.act_zoom_in = A("Zoom &In", lambda: self.canvas.zoom_by(1), QKeySequence.StandardKey.ZoomIn)
-        self.act_zoom_out = A("Zoom O&ut", lambda: self.canvas.zoom_by(-1), QKeySequence.StandardKey.ZoomOut)
+        self.act_fit = A("&Fit to Window", self.canvas.fit_to_window, "fit")
+        self.act_100 = A("&Actual Pixels (100 %)", self.canvas.zoom_100, "actual_pixels")
+        self.act_zoom_in = A("Zoom &In", lambda: self.canvas.zoom_by(1), "zoom_in")
+        self.act_zoom_out = A("Zoom O&ut", lambda: self.canvas.zoom_by(-1), "zoom_out")
         v = self.overlay_style.values
-        self.act_show_mask = A("Vessel &Mask", lambda on: self.overlay_style.update(show_mask=on), "M",
+        self.act_show_mask = A("Vessel &Mask", lambda on: self.overlay_style.update(show_mask=on), "show_mask",
                                checkable=True)
-        self.act_show_heat = A("&Probability Map", lambda on: self.overlay_style.update(show_heat=on), "H",
+        self.act_show_heat = A("&Probability Map", lambda on: self.overlay_style.update(show_heat=on), "show_heat",
                                checkable=True)
-        self.act_show_fov = A("&FOV Outline", lambda on: self.overlay_style.update(show_fov=on), "F",
+        self.act_show_fov = A("&FOV Outline", lambda on: self.overlay_style.update(show_fov=on), "show_fov",
                               checkable=True)
         self.act_show_mask.setChecked(v.show_mask)
         self.act_show_heat.setChecked(v.show_heat)

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup
+from PySide6.QtGui import QAction, QActionGroup, QUndoGroup
 from PySide6.QtWidgets import QFileDialog, QMenu, QMenuBar, QWidget
 
 from core.edit.task_result import MaskSource
 from core.errors import ImageReadError
 from core.io.export import read_mask
+from gui.actions import shortcuts
 from gui.canvas.tools import Tool, ToolState
 from gui.dialogs import prompts
 from gui.document.document import ImageDocument
@@ -23,7 +24,6 @@ from gui.widgets.agreement import AgreementInfo
 from gui.widgets.tool_panel import ToolPanel
 
 Report = Callable[[str, str], None]
-TOOL_KEYS = {Tool.BRUSH: "B", Tool.ERASER: "E", Tool.LASSO_ADD: "L", Tool.LASSO_REMOVE: "Shift+L"}
 
 
 class EditingUi(QObject):
@@ -42,9 +42,9 @@ class EditingUi(QObject):
         self.group = QUndoGroup(self)
         self.group.cleanChanged.connect(self.cleanChanged)
         self.act_undo = self.group.createUndoAction(window, "&Undo")
-        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
+        shortcuts.bind(self.act_undo, "undo")
         self.act_redo = self.group.createRedoAction(window, "&Redo")
-        self.act_redo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")])
+        shortcuts.bind(self.act_redo, "redo")
         self.act_clear = self._action("&Clear Mask", self.clear, tip="Start again from an empty mask (undoable)")
         self.act_from_model = self._action("From the &Model's Mask", self.start_from_model,
                                            tip="Replace the mask with the model's at the current threshold")
@@ -56,23 +56,25 @@ class EditingUi(QObject):
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[Tool, QAction] = {}
         for tool in Tool:
-            a = self._action(tool.label, lambda _on=False, t=tool: self.tools.set_tool(t), TOOL_KEYS[tool])
+            a = self._action(tool.label, lambda _on=False, t=tool: self.tools.set_tool(t), tool.value)
             a.setCheckable(True)
-            a.setToolTip(f"{tool.label} ({TOOL_KEYS[tool]}); hold Shift for {tool.swapped().label.lower()}")
+            a.setToolTip(f"{tool.label} ({shortcuts.first_key(tool.value)}); "
+                         f"hold Shift for {tool.swapped().label.lower()}")
             self.tool_group.addAction(a)
             self.tool_actions[tool] = a
-        self.act_bigger = self._action("Bigger Brush", self.tools.grow, "]")
-        self.act_smaller = self._action("Smaller Brush", self.tools.shrink, "[")
+        self.act_bigger = self._action("Bigger Brush", self.tools.grow, "bigger_brush")
+        self.act_smaller = self._action("Smaller Brush", self.tools.shrink, "smaller_brush")
         self.tools.changed.connect(self._sync_tool_actions)
         self._sync_tool_actions()
         self.panel = ToolPanel(self.tools, list(self.tool_actions.values()))
         self.agreement = AgreementInfo()
         self.set_document(None)
 
-    def _action(self, text: str, slot: Callable, shortcut: str | None = None, tip: str = "") -> QAction:
+    def _action(self, text: str, slot: Callable, keys: str | None = None, tip: str = "") -> QAction:
+        """An action; ``keys`` names its entry in gui.actions.shortcuts.SHORTCUTS."""
         a = QAction(text, self.window)
-        if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
+        if keys:
+            shortcuts.bind(a, keys)
         if tip:
             a.setStatusTip(tip)
         a.triggered.connect(slot)
