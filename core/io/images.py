@@ -14,6 +14,7 @@ import numpy as np
 
 from core.errors import ImageWriteError
 from core.io.atomic import write_bytes_atomic
+from core.io.dicom_reader import DicomReader
 from core.io.loaded import LoadedImage
 from core.io.pillow_reader import UNKNOWN_FORMAT, PillowReader
 from core.io.readers import ReaderRegistry
@@ -22,8 +23,9 @@ from core.io.writers import WRITERS
 #: Largest accepted image, in pixels (a 12000 x 12000 fundus mosaic fits; bombs do not).
 MAX_PIXELS = 150_000_000
 
-#: Every reader, in priority order: the one place a new format (e.g. DICOM) is registered.
-READERS = ReaderRegistry([PillowReader()], unknown_message=UNKNOWN_FORMAT)
+#: Every reader, in priority order: the one place a new format is registered. DICOM first: its
+#: 128-byte preamble may itself start like a TIFF (dual-format files), and the DICOM content is the image.
+READERS = ReaderRegistry([DicomReader(), PillowReader()], unknown_message=UNKNOWN_FORMAT)
 #: Suffixes the registered readers claim (file dialogs, drag-drop, folder listings).
 READABLE_SUFFIXES = READERS.suffixes
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from core.io.dicom_metadata import DicomInfo
+
 
 @dataclass(frozen=True)
 class ImageMetadata:
@@ -20,7 +22,8 @@ class ImageMetadata:
     pixel in numpy axis order, as DICOM's PixelSpacing; it is set only when the file's resolution
     tags name a physical unit (inch, cm, metre) and is the file's claim, not a calibration: many
     cameras write a nominal 72 dpi. ``orientation`` is the EXIF orientation (1-8) that was applied
-    (1: none). ``extra`` holds format-specific fields (e.g. DICOM attributes).
+    (1: none). ``extra`` holds format-specific fields. ``dicom``: what a DICOM file says (patient, study,
+    laterality, device, field of view), None for other formats.
     """
 
     source: Path | None
@@ -30,6 +33,7 @@ class ImageMetadata:
     orientation: int = 1
     frame: int = 0
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    dicom: DicomInfo | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ MAX_SIDE = 65_535
 #: Pillow decoders used, whatever the suffix (JPEG includes multi-picture MPO files).
 #: Pillow knows ~40 more; their decoders see little use and hostile files (EPS even starts Ghostscript).
 READABLE_FORMATS = ("PNG", "JPEG", "TIFF", "GIF", "BMP", "DIB", "PPM", "WEBP")
-UNKNOWN_FORMAT = "not a recognised image format (PNG, TIFF, JPEG, GIF, BMP, PNM or WebP)"
+UNKNOWN_FORMAT = "not a recognised image format (DICOM, PNG, TIFF, JPEG, GIF, BMP, PNM or WebP)"
 
 _MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"GIF87a", b"GIF89a", b"BM")
 _PNM_MAGIC = tuple(f"P{i}".encode() for i in range(1, 7))

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from core.errors import ImageReadError, ImageWriteError
+from core.io.dicom_reader import DicomReader
 from core.io.images import READABLE_SUFFIXES, is_image_file, list_images, load_image, read_image, write_image
 from core.io.loaded import ImageMetadata, LoadedImage
 from core.io.pillow_reader import UNKNOWN_FORMAT, PillowReader
@@ -121,7 +122,7 @@ def test_an_unknown_format_is_refused_with_the_clear_message(tmp_path: Path, nam
 
 
 def test_suffix_lists_derive_from_the_registered_readers():
-    assert READABLE_SUFFIXES == PillowReader.suffixes
+    assert READABLE_SUFFIXES == DicomReader.suffixes + PillowReader.suffixes
     assert {".png", ".tif", ".tiff", ".jpg", ".jpeg"} <= set(READABLE_SUFFIXES)
 
 
