@@ -19,8 +19,7 @@ import math
 import os
 import pickle
 import re
-import struct
-import zipfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +81,7 @@ class Checkpoint:
     def build_model(self) -> nn.Module:
         """The model with these weights, in eval mode, on the CPU."""
         model = build_model(self.architecture, **self.arch)
-        what = f"{self.architecture}{self.arch}"
+        what = f"{self.architecture} ({', '.join(f'{k}={v}' for k, v in self.arch.items())})"
         problem = _mismatch(model.state_dict(), self.state_dict)
         if problem:
             raise CheckpointError(f"weights do not fit a {what}: {problem}")
@@ -204,30 +203,50 @@ def _check_state_dict(state: Any) -> dict[str, torch.Tensor]:
     return state
 
 
+#: How the files ``torch.save`` writes begin: the zip format (PyTorch 1.6+) and the legacy pickle stream.
+TORCH_FILE_STARTS = (b"PK\x03\x04", b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.")
+#: Files people mistake for checkpoints, by their first bytes, named in the refusal.
+OTHER_FORMATS = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"II*\x00", "a TIFF image"),
+                 (b"MM\x00*", "a TIFF image"), (b"\x89HDF", "an HDF5 file (a Keras model?)"),
+                 (b"\x08\x00\x00\x00\x00\x00\x00\x00{", "a safetensors file"))
+
+
 def _load_raw(p: Path) -> Any:
+    """``torch.load`` with plain weights only; every failure becomes one line chosen here.
+
+    Torch's own texts are not shown: they are pickle internals (a text file starting "he" gave the bare
+    "101": opcode ``h`` reads ``e`` as a memo index, and KeyError(101) prints as the number), zip-reader
+    internals, or advice to load with ``weights_only=False``, which would run the file's code.
+    """
     try:
-        # argparse.Namespace is allowed because the tutorial stores its arguments in checkpoints;
-        # it carries plain attributes and runs no code.
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(p, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        # torch's first line is the same for every failure; the reason comes later in the text.
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
-        if found:
-            raise CheckpointError(
-                f"{p}: refused to load: the file contains Python objects that could run code "
-                f"({found.group(1)}); only plain weights are accepted"
-            ) from exc
-        reason = re.search(r"WeightsUnpickler error:\s*(.+)", str(exc))
-        raise CheckpointError(
-            f"{p}: refused to load: not a plain PyTorch weights file (damaged, not a checkpoint, "
-            f"or holding Python objects): {reason.group(1).strip() if reason else _first_line(exc)}"
-        ) from exc
-    except (zipfile.BadZipFile, EOFError, RuntimeError, OSError, ValueError, KeyError, IndexError,
-            AttributeError, TypeError, MemoryError, struct.error) as exc:
-        raise CheckpointError(
-            f"{p}: not a readable PyTorch checkpoint (damaged or truncated?): {_first_line(exc)}"
-        ) from exc
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")  # damaged files only
+            # argparse.Namespace is allowed because the tutorial stores its arguments in checkpoints;
+            # it carries plain attributes and runs no code.
+            with torch.serialization.safe_globals([argparse.Namespace]):
+                return torch.load(p, map_location="cpu", weights_only=True)
+    except MemoryError as exc:
+        raise CheckpointError(f"{p}: not a readable PyTorch checkpoint (too large for the memory)") from exc
+    except Exception as exc:  # a damaged file makes torch raise nearly anything, AssertionError included
+        raise CheckpointError(f"{p}: {_unreadable_reason(p, exc)}") from exc
+
+
+def _unreadable_reason(p: Path, exc: Exception) -> str:
+    """Why ``p`` could not be loaded, judged by its first bytes (and, for code, by the global it names)."""
+    try:
+        with p.open("rb") as f:
+            head = f.read(16)
+    except OSError as err:
+        return f"cannot read the file ({err.strerror or type(err).__name__})"
+    code = re.search(r"GLOBAL (\S+)", str(exc)) if isinstance(exc, pickle.UnpicklingError) else None
+    if code and head.startswith((*TORCH_FILE_STARTS, b"\x80")):
+        return (f"refused to load: the file contains Python objects that could run code ({code.group(1)}); "
+                "only plain weights are accepted")
+    if head.startswith(TORCH_FILE_STARTS):
+        return "not a readable PyTorch checkpoint: the file is damaged or truncated (copy or save it again)"
+    kind = next((name for start, name in OTHER_FORMATS if head.startswith(start)), "")
+    return ("not a readable PyTorch checkpoint: " + (f"it is {kind}" if kind else "the file was not written by "
+            "torch.save (or its beginning is damaged)"))
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
