@@ -74,7 +74,8 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self._pending: dict[int, ImageDocument] = {}  # segmentation request -> the document it is for
         self._probe: int | None = None
-        self._opening: tuple[int, int, Path] | None = None  # the read in flight: request id, index, path
+        #: the read in flight: request id, index, path, direction of the step
+        self._opening: tuple[int, int, Path, int] | None = None
 
         self.overlay_style = OverlayStyle(self)
         self.overlay_style.restore(self.settings.overlay())
@@ -229,7 +230,7 @@ class MainWindow(QMainWindow):
         self.models.changed.connect(self.modelChanged)
         self.models.cardReady.connect(self._show_card)
         self.models.failed.connect(self.report_error)
-        self.models.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.models.message.connect(lambda text: self.status.show_message(text, 8000))
         self.status.cancel.clicked.connect(self.cancel_segmentation)
         self.session.currentChanged.connect(self._show_document)
         self.session.documentOpened.connect(self.editing.adopt)
@@ -237,7 +238,7 @@ class MainWindow(QMainWindow):
         self.editing.cleanChanged.connect(self._on_clean_changed)
         self.exporter.exported.connect(self._on_exported)
         self.exporter.discarded.connect(self.autosave.forget)
-        self.autosave.failed.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.autosave.failed.connect(lambda text: self.status.show_message(text, 10000))
         self.canvas.cursorMoved.connect(self._on_cursor)
         self.canvas.zoomChanged.connect(self.status.show_zoom)
         self.overlay_style.changed.connect(self._sync_overlay_actions)
@@ -261,7 +262,10 @@ class MainWindow(QMainWindow):
         self.io_jobs.cancel_kind("open")  # a new list: an image still being read is not wanted any more
         try:
             if p.is_dir():
-                self.session.open_folder(p, self._first_of_folder(p))
+                listed = list_images(p)
+                if not listed:
+                    raise ValueError(f"{p}: no images found (readable: .tif, .png, .jpg, .bmp, .gif, .ppm)")
+                self._open_list(listed)
             else:
                 self.session.open_files([p], 0, self._read_in_worker(p))
         except (ImageReadError, ValueError, OSError) as exc:
@@ -282,11 +286,29 @@ class MainWindow(QMainWindow):
             return False
         self.io_jobs.cancel_kind("open")
         try:
-            self.session.open_files(images, 0, self._read_in_worker(images[0]) if images else None)
+            if not images:
+                raise ValueError("none of the dropped files is an image")
+            self._open_list(images)
         except (ImageReadError, ValueError) as exc:
             self.report_error("Cannot open", str(exc))
             return False
         return True
+
+    def _open_list(self, paths: list[Path]) -> None:
+        """Show the first image of ``paths`` that can be read (each read in the worker); the ones before it
+        that cannot are reported once and skipped (raises the first error when none can be read)."""
+        skipped: dict[Path, str] = {}
+        for i, path in enumerate(paths):
+            try:
+                loaded = self._read_in_worker(path)
+            except ImageReadError as exc:
+                skipped[path] = str(exc)
+                continue
+            self.session.open_files(paths, i, loaded, unreadable=skipped)
+            if skipped:
+                self.notify("Skipped " + "; ".join(_unreadable_note(p, why) for p, why in skipped.items()))
+            return
+        raise ImageReadError(next(iter(skipped.values())))
 
     def _read_in_worker(self, path: Path) -> LoadedImage:
         """Read ``path`` in the I/O worker while the window keeps painting (raises ImageReadError)."""
@@ -295,51 +317,60 @@ class MainWindow(QMainWindow):
             raise ImageReadError(str(value))
         return value  # type: ignore[no-any-return]
 
-    def _first_of_folder(self, folder: Path) -> LoadedImage | None:
-        """The folder's first image read in the worker; None when there is none or it cannot be read
-        (the session then looks for the first readable one)."""
-        listed = list_images(folder)
-        try:
-            return self._read_in_worker(listed[0]) if listed else None
-        except ImageReadError:
-            return None
-
     def step(self, delta: int) -> int | None:
-        """Next (+1) / previous (-1) image. One not read yet is read in the worker and shown when it
-        arrives; stepping on meanwhile drops that read. Returns its request id (None: shown at once)."""
+        """Next (+1) / previous (-1) image, passing over files known to be unreadable. One not read yet is
+        read in the worker and shown when it arrives (if it cannot be read, it is reported once and the
+        step goes on to the one after); stepping on meanwhile drops that read. Returns the read's request id
+        (None: shown at once, or nothing to step to)."""
         start = self._opening[1] if self._opening is not None else self.session.index
-        target = start + delta
-        if not 0 <= target < len(self.session.paths) or not self.may_leave_current():
+        target = self.session.neighbour(start, delta)
+        if target is None or not self.may_leave_current():
             return None
+        return self._step_to(target, delta)
+
+    def _step_to(self, target: int, delta: int) -> int | None:
         path = self.session.paths[target]
         if self.session.document(path) is not None:  # open already: nothing to read
             self.io_jobs.cancel_kind("open")
+            self._opening = None
             self.session.go_to(target)
             return None
         rid = self.io_jobs.submit(lambda _progress, _cancel: load_image(path), kind="open")
-        self._opening = (rid, target, path)
-        self.statusBar().showMessage(f"Opening {path.name}…")
+        self._opening = (rid, target, path, delta)
+        self.status.show_message(f"Opening {path.name}…")
         return rid
 
-    def _take_read(self, rid: int) -> tuple[int, Path] | None:
-        """Forget read ``rid``; its (index, path) when it is the one the window waits for."""
+    def _take_read(self, rid: int) -> tuple[int, Path, int] | None:
+        """Forget read ``rid``; its (index, path, direction) when it is the one the window waits for."""
         if self._opening is None or self._opening[0] != rid:
             return None
-        _, index, path = self._opening
+        _, index, path, delta = self._opening
         self._opening = None
-        return index, path
+        return index, path, delta
 
     def _on_read(self, rid: int, loaded: object) -> None:
         if (wanted := self._take_read(rid)) is None:
             return  # not a read, or one the user has moved on from
-        index, path = wanted
+        index, path, _ = wanted
         if index < len(self.session.paths) and self.session.paths[index] == path:  # the list may have changed
-            self.statusBar().clearMessage()
+            self.status.clear_message()
             self.session.go_to(index, loaded)  # type: ignore[arg-type]
 
     def _on_read_failed(self, rid: int, message: str) -> None:
-        if self._take_read(rid) is not None:
-            self.report_error("Cannot open", message)
+        """The image stepped to cannot be read: say so once, and go on in the same direction."""
+        if (wanted := self._take_read(rid)) is None:
+            return
+        index, path, delta = wanted
+        if index >= len(self.session.paths) or self.session.paths[index] != path:
+            return  # the list changed meanwhile
+        first_time = self.session.mark_unreadable(path, message)
+        self._update_step_actions()
+        target = self.session.neighbour(index, delta)
+        if first_time:
+            end = "" if target is not None else f"; no readable image {'after' if delta > 0 else 'before'} it"
+            self.notify(f"Skipped {_unreadable_note(path, message)}{end}")
+        if target is not None:
+            self._step_to(target, delta)
 
     def _ask_open_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.last_dir, IMAGE_FILTER)
@@ -375,6 +406,7 @@ class MainWindow(QMainWindow):
 
     def _show_document(self, doc: ImageDocument | None) -> None:
         self.canvas.set_document(doc)
+        self._on_cursor(-1, -1)  # the readout described the previous image; the next mouse move fills it
         self.threshold.set_document(doc)
         self.result_info.set_document(doc)
         self.status.show_size(doc.width, doc.height) if doc else self.status.show_size(0, 0)
@@ -384,11 +416,14 @@ class MainWindow(QMainWindow):
             title = f"{doc.name}[*] ({i + 1}/{n}) — RetinaSeg" if n > 1 else f"{doc.name}[*] — RetinaSeg"
         self.setWindowTitle(title)
         self.editing.set_document(doc)
-        self.act_prev.setEnabled(self.session.can_step_back)
-        self.act_next.setEnabled(self.session.can_step_forward)
+        self._update_step_actions()
         self._on_busy(self.segmenting)
         if doc is not None:
             self.canvas.setFocus()  # Space-drag panning and the wheel work straight away
+
+    def _update_step_actions(self) -> None:
+        self.act_prev.setEnabled(self.session.can_step_back)
+        self.act_next.setEnabled(self.session.can_step_forward)
 
     @property
     def document(self) -> ImageDocument | None:
@@ -399,7 +434,7 @@ class MainWindow(QMainWindow):
         """Segment the current image in the worker; returns the request id (None if nothing started)."""
         doc = self.document
         if doc is None:
-            self.statusBar().showMessage("Open an image first", 4000)
+            self.status.show_message("Open an image first", 4000)
             return None
         if self.models.path is None and not default_model_path().is_file():
             self._fail_now(f"No model to segment with: the default model {default_model_path()} is missing.\n"
@@ -410,7 +445,7 @@ class MainWindow(QMainWindow):
         rid = self.jobs.submit(segment_job(self.service, request), kind="segment")
         self._pending = {rid: doc}
         self.status.start_progress("preparing…")  # the first run also imports torch and loads the model
-        self.statusBar().showMessage(f"Segmenting {doc.name}…")
+        self.status.show_message(f"Segmenting {doc.name}…")
         return rid
 
     @property
@@ -446,7 +481,7 @@ class MainWindow(QMainWindow):
         doc = self._pending.pop(rid)
         choice = self.editing.rerun_choice(doc, ask=not self.headless)
         if choice == "cancel":
-            self.statusBar().showMessage(f"New prediction for {doc.name} not applied: the edited mask stays", 10000)
+            self.status.show_message(f"New prediction for {doc.name} not applied: the edited mask stays", 10000)
             self.segmentFinished.emit(True, "not applied: the edited mask stays")
             return
         p = result.prediction
@@ -454,7 +489,7 @@ class MainWindow(QMainWindow):
         doc.set_prediction(p, display=DisplayArrays(result.probability_u8, result.fov_outline),
                            keep_edits=choice == "keep")
         self.devices_choice.note_used(device_name)
-        self.statusBar().showMessage(f"Segmented {doc.name} in {seconds:.1f} s on {device_name} with {model}", 10000)
+        self.status.show_message(f"Segmented {doc.name} in {seconds:.1f} s on {device_name} with {model}", 10000)
         self.segmentFinished.emit(True, "")
 
     def _on_segment_failed(self, rid: int, message: str) -> None:
@@ -469,7 +504,7 @@ class MainWindow(QMainWindow):
     def _on_segment_cancelled(self, rid: int) -> None:
         if self._pending.pop(rid, None) is None:
             return
-        self.statusBar().showMessage("Segmentation cancelled", 5000)
+        self.status.show_message("Segmentation cancelled", 5000)
         self.segmentFinished.emit(False, "cancelled")
 
     def _on_notice(self, rid: int, text: str) -> None:
@@ -489,7 +524,7 @@ class MainWindow(QMainWindow):
         self._probe = None
         message = self.devices_choice.set_available(found)
         if message:
-            self.statusBar().showMessage(message, 8000)
+            self.status.show_message(message, 8000)
         self.devicesKnown.emit(self.devices)
 
     @property
@@ -545,7 +580,7 @@ class MainWindow(QMainWindow):
 
     def _on_exported(self, doc: ImageDocument, written: list[Path]) -> None:
         self.autosave.forget(doc)
-        self.statusBar().showMessage(f"Exported {doc.name}: {written_summary(written)}", 10000)
+        self.status.show_message(f"Exported {doc.name}: {written_summary(written)}", 10000)
 
     def may_leave_current(self) -> bool:
         """Before showing another image: Save / Discard / Cancel when the current one has unsaved edits.
@@ -578,12 +613,18 @@ class MainWindow(QMainWindow):
     def report_error(self, title: str, message: str, icon: QMessageBox.Icon = QMessageBox.Icon.Warning) -> None:
         """Tell the user (dialog, or stderr when headless); the app stays usable."""
         self.last_error = message
-        self.statusBar().showMessage(message.splitlines()[0] if message else title, 10000)
+        self.status.show_message(message.splitlines()[0] if message else title, 10000)
         if self.headless:
             print(f"retinaseg-gui: {title}: {message}", file=sys.stderr)
         else:
             open_message(self, title, message, icon)
         self.errorShown.emit(message)
+
+    def notify(self, text: str, timeout_ms: int = 15000) -> None:
+        """A one-line message in the status bar (full text in its tooltip); on stderr too when headless."""
+        self.status.show_message(text, timeout_ms)
+        if self.headless:
+            print(f"retinaseg-gui: {text}", file=sys.stderr)
 
     def _on_cursor(self, x: int, y: int) -> None:
         doc = self.document
@@ -610,10 +651,16 @@ class MainWindow(QMainWindow):
             return
         self.autosave.flush()  # whatever is still unsaved stays recoverable
         if self.segmenting:
-            self.statusBar().showMessage("Stopping the segmentation…")
+            self.status.show_message("Stopping the segmentation…")
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_overlay(self.overlay_style.to_strings())
         self.settings.brush_size = self.editing.tools.size
         self.settings.sync()
         self.shutdown()
         event.accept()
+
+
+def _unreadable_note(path: Path, message: str) -> str:
+    """'name: reason' for a file that cannot be read (the reason without the full path it may repeat)."""
+    reason = message.split(f"{path}: ", 1)[-1] if str(path) in message else message
+    return f"{path.name}: {reason}"

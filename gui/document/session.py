@@ -1,7 +1,9 @@
 """ImageSession: the list of images being reviewed and one document per image.
 
 Documents are created on first visit and kept while the app runs, so every image in a folder keeps
-its probability map, threshold and (issue 5) mask edits and undo history when the user steps away.
+its probability map, threshold, mask edits and undo history when the user steps away. A file found
+unreadable is remembered with its reason: stepping passes over it, so one bad file never blocks the
+images behind it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from core.errors import ImageReadError
-from core.io.images import list_images
 from core.io.loaded import LoadedImage
 from gui.document.document import ImageDocument
 
@@ -28,6 +28,8 @@ class ImageSession(QObject):
         super().__init__(parent)
         self.paths: list[Path] = []
         self.index = -1
+        #: files of the list that could not be read -> why (stepping skips them)
+        self.unreadable: dict[Path, str] = {}
         self._documents: dict[Path, ImageDocument] = {}
 
     @property
@@ -49,39 +51,18 @@ class ImageSession(QObject):
         return self._load(Path(path).resolve())
 
     def open_files(self, paths: list[str | os.PathLike[str]], index: int = 0,
-                   loaded: LoadedImage | None = None) -> ImageDocument:
+                   loaded: LoadedImage | None = None, unreadable: dict[Path, str] | None = None) -> ImageDocument:
         """Replace the list with ``paths`` and show ``paths[index]``, read now unless ``loaded`` (read in a
-        worker) is given (raises ImageReadError)."""
+        worker) is given (raises ImageReadError). ``unreadable``: files of the list already found unreadable."""
         resolved = [Path(p).resolve() for p in paths]
         if not resolved:
             raise ValueError("no images to open")
         doc = self._load(resolved[index], loaded)  # fail before changing anything
         self.paths = resolved
+        self.unreadable = {Path(p).resolve(): why for p, why in (unreadable or {}).items()}
         self.listChanged.emit()
         self._show(index, doc)
         return doc
-
-    def _first_readable(self, paths: list[Path]) -> int:
-        """Index of the first image in ``paths`` that can be read (raises the first error if none)."""
-        first_error: ImageReadError | None = None
-        for i, p in enumerate(paths):
-            try:
-                self._load(p.resolve())
-                return i
-            except ImageReadError as exc:
-                first_error = first_error or exc
-        assert first_error is not None
-        raise first_error
-
-    def open_folder(self, folder: str | os.PathLike[str], first: LoadedImage | None = None) -> ImageDocument:
-        """All images directly inside ``folder``, showing the first one that can be read (``first``: the
-        first image, already read in a worker)."""
-        paths = list_images(folder)
-        if not paths:
-            raise ValueError(f"{folder}: no images found (readable: .tif, .png, .jpg, .bmp, .gif, .ppm)")
-        if first is not None:
-            return self.open_files(paths, 0, first)
-        return self.open_files(paths, self._first_readable(paths))
 
     def go_to(self, index: int, loaded: LoadedImage | None = None) -> ImageDocument:
         """Show image ``index`` of the list, read now unless ``loaded`` (read in a worker) is given
@@ -92,20 +73,31 @@ class ImageSession(QObject):
         self._show(index, doc)
         return doc
 
-    def step(self, delta: int) -> ImageDocument | None:
-        """Next (+1) / previous (-1) image; None at either end."""
-        target = self.index + delta
-        if not 0 <= target < len(self.paths):
-            return None
-        return self.go_to(target)
+    def neighbour(self, index: int, delta: int) -> int | None:
+        """The nearest index beyond ``index`` in the direction of ``delta`` (+1 next, -1 previous) whose
+        file is not known to be unreadable; None when there is none."""
+        step = 1 if delta > 0 else -1
+        i = index + step
+        while 0 <= i < len(self.paths):
+            if self.paths[i] not in self.unreadable:
+                return i
+            i += step
+        return None
+
+    def mark_unreadable(self, path: Path, why: str) -> bool:
+        """Remember that ``path`` cannot be read; True the first time (so it is reported once)."""
+        path = Path(path).resolve()
+        new = path not in self.unreadable
+        self.unreadable[path] = why
+        return new
 
     @property
     def can_step_back(self) -> bool:
-        return self.index > 0
+        return self.index >= 0 and self.neighbour(self.index, -1) is not None
 
     @property
     def can_step_forward(self) -> bool:
-        return 0 <= self.index < len(self.paths) - 1
+        return self.index >= 0 and self.neighbour(self.index, 1) is not None
 
     def _load(self, path: Path, loaded: LoadedImage | None = None) -> ImageDocument:
         doc = self._documents.get(path)

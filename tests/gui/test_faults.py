@@ -96,7 +96,7 @@ def test_any_worker_exception_is_reported_and_the_next_segmentation_works(
         ok, message = segment(qtbot, window)
 
     assert not ok and shown in message and error.args[0] == message
-    assert shown in window.statusBar().currentMessage()
+    assert shown in window.status.message_text()
     assert not window.segmenting and window.act_segment.isEnabled() and not window.act_cancel.isEnabled()
     assert not window.status.progress.isVisible() and not window.document.has_prediction
 
@@ -341,7 +341,7 @@ def test_export_fault_says_why_keeps_the_edits_and_writes_no_partial_file(
 
     assert fault.hits == 1
     assert Fault.MESSAGES[kind] in error.args[0] and "cannot write" in error.args[0]
-    assert Fault.MESSAGES[kind] in window.statusBar().currentMessage()
+    assert Fault.MESSAGES[kind] in window.status.message_text()
     written = sorted(p.name for p in out.iterdir())
     assert written == ["eye_mask.png", "eye_prob.png"][:after] and leftovers(out) == []
     for name in written:  # the files before the fault are complete, never half a file
@@ -377,7 +377,7 @@ def test_autosave_fault_is_reported_and_keeps_the_previous_autosave(qtbot, edite
         drag(window.canvas, [(5, 60), (25, 60)])
 
     assert Fault.MESSAGES[kind] in failed.args[0] and "Autosave failed" in failed.args[0]
-    assert "Autosave failed" in window.statusBar().currentMessage()
+    assert "Autosave failed" in window.status.message_text()
     assert leftovers(folder) == []
     saved, _ = load_autosave(entry)  # the previous autosave is whole, not half overwritten
     np.testing.assert_array_equal(saved, first)

@@ -238,9 +238,9 @@ def test_folder_keeps_one_document_per_image(qtbot, make_window, image_folder: P
         window.act_next.trigger()  # b.png is read in the worker, then shown
     assert window.document is not first and not window.document.has_prediction
     assert "(2/3)" in window.windowTitle()
-    with qtbot.waitSignal(window.errorShown, timeout=SEGMENT_TIMEOUT):
-        window.act_next.trigger()  # the broken file: a message, and b.png stays
-    assert window.document.name == "b.png"
+    step_and_wait(qtbot, window, 1)  # the broken file: reported once, b.png stays, Next has nowhere to go
+    assert window.document.name == "b.png" and "c_broken.png" in window.status.message_text()
+    assert not window.act_next.isEnabled()
 
     window.act_prev.trigger()  # open already: shown at once
     assert window.document is first and first.has_prediction and first.threshold == pytest.approx(0.3)
@@ -294,8 +294,9 @@ def test_folder_starting_with_a_broken_file_opens_the_first_readable(qtbot, make
     window = make_window(FakeService())
     assert window.open_path(image_folder)
     assert window.document.name == "a.png" and "(2/4)" in window.windowTitle()
-    with qtbot.waitSignal(window.errorShown):
-        window.act_prev.trigger()
+    assert "0_broken.png" in window.status.message_text()  # said once, while opening
+    assert not window.act_prev.isEnabled()  # nothing readable before a.png
+    window.act_prev.trigger()
     assert window.document.name == "a.png"
 
 
