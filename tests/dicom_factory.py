@@ -72,7 +72,7 @@ def photograph(pixels: np.ndarray | Sequence[np.ndarray], sop_class: UID = OP_8B
     ds.AccessionNumber, ds.ReferringPhysicianName = "", ""
     ds.Modality = "OP" if sop_class in (OP_8BIT, OP_16BIT) else ("XC" if sop_class == VL_PHOTOGRAPHIC else "OT")
     ds.SeriesNumber, ds.InstanceNumber = 1, 1
-    ds.Manufacturer, ds.ManufacturerModelName = "Synthetic Optics", "FundusCam 1"
+    ds.Manufacturer, ds.ManufacturerModelName = "Acme Optics", "FundusCam 1"
     if laterality:
         ds.ImageLaterality = laterality
     if pixel_spacing is not None:

@@ -43,6 +43,8 @@ _NOT_PHOTOGRAPHS = {
                                     "not a photograph",
 }
 _JPEG_FAMILY_PREFIX = "1.2.840.10008.1.2.4."
+#: What a derived object (a DICOM SEG) needs from its source.
+_REFERENCED = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "Rows", "Columns")
 #: SOF markers of JPEG (all processes) and JPEG-LS (0xF7).
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7}
 #: What the decoders raise on damaged input (pydicom and its plugins use nearly every built-in type).
@@ -143,16 +145,22 @@ def decodable_transfer_syntaxes() -> dict[str, bool]:
 
 
 def read_source_dataset(path: str | Path) -> Any:
-    """The dataset of a DICOM file without its pixel data (what a DICOM Segmentation references)."""
+    """The dataset of a DICOM image without its pixel data (what a DICOM Segmentation references)."""
     p = Path(path)
+    if not p.is_file():
+        raise ImageReadError(f"{p}: file not found")
+    if not is_dicom_file(p):
+        raise ImageReadError(f"{p}: not a DICOM file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _read_dataset(p, stop_before_pixels=True)
+            ds = _read_dataset(p, stop_before_pixels=True)
     except (MemoryError, RecursionError, *_DAMAGED) as exc:
-        if isinstance(exc, OSError) and not p.exists():
-            raise ImageReadError(f"{p}: file not found") from exc
         raise ImageReadError(f"{p}: not a readable DICOM file ({_one_line(exc)})") from exc
+    missing = [k for k in _REFERENCED if k not in ds]
+    if missing:
+        raise ImageReadError(f"{p}: not a DICOM image that can be referenced (no {', '.join(missing)})")
+    return ds
 
 
 # --- reading and checking ------------------------------------------------------------------------

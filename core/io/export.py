@@ -8,8 +8,9 @@ File contract (shared with the CLI):
 * ``<stem>_info.json`` (or ``.csv``): the sidecar, a versioned document (``schema``, ``schema_version``):
   source, model, threshold, vessel area in the FOV, edited flag, ``warnings`` (the plausibility guard's
   ``{code, message}`` list; the CSV joins them, one ``code: message`` per line of its cell) and
-  ``measurements`` (nested; the CSV flattens it into dotted column names). :func:`read_sidecar` refuses a
-  newer version than it knows.
+  ``measurements`` (nested; the CSV flattens it into dotted column names), and for a DICOM source a
+  ``dicom`` object (a pseudonymous study reference, laterality, device, scale; patient identifiers only when
+  asked: :mod:`core.io.dicom_privacy`). :func:`read_sidecar` refuses a newer version than it knows.
 
 The names come from :class:`core.io.outputs.OutputNames`.
 
@@ -25,7 +26,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,9 @@ from PIL import Image
 from core.edit.mask_ops import vessel_fraction
 from core.errors import ExportExistsError, ImageReadError, ImageWriteError
 from core.io.atomic import write_bytes_atomic
+from core.io.dicom_privacy import sidecar_fields, source_label
 from core.io.images import read_image, write_image
+from core.io.loaded import ImageMetadata
 from core.io.outputs import INFO_FORMATS, OVERLAY_FORMATS, OutputNames
 
 PROBABILITY_SCALE = 65535
@@ -217,11 +220,16 @@ class ExportInfo:
     measurements: Mapping[str, Any] = field(default_factory=dict)
     #: Why the result may be wrong: ``{"code": ..., "message": ...}`` each (core.measure.plausibility).
     warnings: tuple[Mapping[str, str], ...] = ()
+    #: A DICOM source's study reference and non-identifying facts (core.io.dicom_privacy); empty otherwise.
+    dicom: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """The sidecar document: ``schema`` and ``schema_version`` first, then the fields."""
+        """The sidecar document: ``schema`` and ``schema_version`` first, then the fields (``dicom`` only
+        for a DICOM source)."""
         doc: dict[str, Any] = {"schema": SIDECAR_SCHEMA, "schema_version": SIDECAR_VERSION}
         for f in fields(self):
+            if f.name == "dicom" and not self.dicom:
+                continue
             doc[f.name] = _plain(getattr(self, f.name))
         return doc
 
@@ -279,15 +287,22 @@ def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
 
 def make_info(source: str | os.PathLike[str], mask: np.ndarray, fov: np.ndarray | None, *, model: str,
               model_path: str | os.PathLike[str], threshold: float, edited_by_hand: bool,
-              warnings: Iterable[Any] = ()) -> ExportInfo:
+              warnings: Iterable[Any] = (), metadata: ImageMetadata | None = None,
+              include_identifiers: bool = False) -> ExportInfo:
     """An :class:`ExportInfo` with the vessel area fraction measured inside the FOV.
 
     ``warnings``: the plausibility guard's findings (PlausibilityWarning or ``{code, message}`` mappings).
+    ``metadata``: the source's; a DICOM source is named by its file name only and gets the ``dicom``
+    object, without patient identifiers unless ``include_identifiers``.
     """
     m = np.asarray(mask)
+    dicom: dict[str, Any] = {}
+    if metadata is not None and metadata.dicom is not None:
+        source = source_label(source, include_identifiers)
+        dicom = sidecar_fields(metadata.dicom, metadata.frame, include_identifiers)
     return ExportInfo(source=str(source), model=model, model_path=str(model_path), threshold=float(threshold),
                       vessel_fraction=round(vessel_fraction(m, fov), 6), edited_by_hand=bool(edited_by_hand),
-                      width=int(m.shape[1]), height=int(m.shape[0]), warnings=warning_dicts(warnings))
+                      width=int(m.shape[1]), height=int(m.shape[0]), warnings=warning_dicts(warnings), dicom=dicom)
 
 
 def _csv_text(infos: Sequence[ExportInfo]) -> str:
@@ -371,7 +386,7 @@ def _info_from(doc: Any, p: Path) -> ExportInfo:
                           edited_by_hand=_bool(doc["edited_by_hand"]), width=int(doc.get("width") or 0),
                           height=int(doc.get("height") or 0), exported_at=str(doc.get("exported_at", "")),
                           measurements=dict(doc.get("measurements") or {}),
-                          warnings=_read_warnings(doc.get("warnings")))
+                          warnings=_read_warnings(doc.get("warnings")), dicom=dict(doc.get("dicom") or {}))
     except KeyError as exc:
         raise ImageReadError(f"{p}: the sidecar has no {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
@@ -414,10 +429,11 @@ def _scalar(text: str) -> Any:
 def export_all(paths: ExportPaths, *, mask: np.ndarray, probability: np.ndarray | None = None,
                image: np.ndarray | None = None, info: ExportInfo | None = None,
                color: tuple[int, int, int] = DEFAULT_COLOR, opacity: float = 0.5,
-               overwrite: bool = False) -> list[Path]:
+               overwrite: bool = False, extra: Sequence[tuple[Path, Callable[[Path], Path]]] = ()) -> list[Path]:
     """Write the mask and whichever of probability / overlay (needs ``image``) / sidecar are given.
 
-    All targets are checked first: one :class:`ExportExistsError` lists every existing file and
+    ``extra``: more outputs as ``(path, write)`` pairs (e.g. a DICOM Segmentation), checked and written with
+    the rest. All targets are checked first: one :class:`ExportExistsError` lists every existing file and
     nothing is written, so the caller can ask once and retry with ``overwrite=True``.
     """
     shape = np.shape(mask)
@@ -432,5 +448,6 @@ def export_all(paths: ExportPaths, *, mask: np.ndarray, probability: np.ndarray 
         jobs.append((paths.overlay, lambda p: export_overlay(p, image, mask, color, opacity, True)))
     if info is not None:
         jobs.append((paths.info, lambda p: export_sidecar(p, info, True)))
+    jobs += list(extra)
     check_targets([p for p, _ in jobs], overwrite)
     return [write(p) for p, write in jobs]

@@ -2,7 +2,7 @@
 
 The contract, shared by the CLI, batch and the app's export (outside tools rely on it):
 ``<stem>_mask.png``, ``<stem>_prob.png``, ``<stem>_overlay.png`` (or ``.jpg``), ``<stem>_info.json``
-(or ``.csv``).
+(or ``.csv``), and for a DICOM source ``<stem>_seg.dcm`` (a DICOM Segmentation).
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ class OutputNames:
     @property
     def prob(self) -> Path:
         return self.folder / f"{self.stem}_prob.png"
+
+    @property
+    def seg(self) -> Path:
+        return self.folder / f"{self.stem}_seg.dcm"
 
     def overlay(self, suffix: str = ".png") -> Path:
         if suffix.lower() not in OVERLAY_FORMATS:

@@ -119,13 +119,13 @@ def test_a_frame_of_a_multi_frame_file_is_chosen_and_the_first_is_the_default(tm
 
 def test_the_metadata_holds_patient_study_eye_device_and_scale(tmp_path: Path):
     ds = F.photograph(PHOTO, laterality="L", pixel_spacing=[0.0065, 0.0070], horizontal_fov=45.0,
-                      Manufacturer="Synthetic Optics", ManufacturerModelName="FundusCam 1")
+                      Manufacturer="Acme Optics", ManufacturerModelName="FundusCam 2")
     meta = load_image(_write(tmp_path, ds)).metadata
     info = meta.dicom
     assert isinstance(info, DicomInfo)
     assert (info.patient_id, info.patient_name, info.study_date) == (F.PATIENT_ID, "Synthetic, Testpatient",
                                                                       "2024-01-31")
-    assert (info.laterality, info.eye, info.device) == ("L", "left eye", "Synthetic Optics FundusCam 1")
+    assert (info.laterality, info.eye, info.device) == ("L", "left eye", "Acme Optics FundusCam 2")
     assert info.sop_class_name == "Ophthalmic Photography 8 Bit Image Storage" and info.modality == "OP"
     assert meta.pixel_spacing_mm == info.pixel_spacing_mm == (0.0065, 0.0070)
     assert info.horizontal_fov_deg == 45.0 and info.title() == "Left eye, 2024-01-31"
