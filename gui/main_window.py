@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import ImageReadError
+from core.io.dicom_reader import frame_count, is_dicom_file
 from core.io.images import READABLE_SUFFIXES, is_image_file, list_images, load_image
 from core.io.loaded import LoadedImage
 from core.predict.service import PredictionService, SegmentRequest
@@ -39,6 +40,7 @@ from gui.actions.model_choice import ModelChoice
 from gui.canvas.style import OverlayStyle
 from gui.canvas.view import ImageCanvas
 from gui.dialogs.batch import BatchDialog
+from gui.dialogs.frame_choice import ask_frame
 from gui.dialogs.messages import format_card, open_message
 from gui.document.autosave import Autosaver, offer_recovery
 from gui.document.display import DisplayArrays
@@ -47,6 +49,7 @@ from gui.document.session import ImageSession
 from gui.jobs.runner import JobRunner
 from gui.jobs.segment import SegmentResult, segment_job
 from gui.settings import AppSettings
+from gui.widgets.dicom_info import DicomInfoPanel, window_name
 from gui.widgets.overlay_controls import OverlayControls
 from gui.widgets.result_info import ResultInfo
 from gui.widgets.status import StatusPanel
@@ -100,6 +103,7 @@ class MainWindow(QMainWindow):
         self.threshold = ThresholdControl()
         self.overlay_controls = OverlayControls(self.overlay_style)
         self.result_info = ResultInfo()
+        self.dicom_info = DicomInfoPanel()
         self._build_dock()
         self.status = StatusPanel(self.statusBar())
         self._build_actions()
@@ -117,6 +121,7 @@ class MainWindow(QMainWindow):
     def _build_dock(self) -> None:
         panel = QWidget()
         layout = QVBoxLayout(panel)
+        layout.addWidget(self.dicom_info)
         layout.addWidget(self.threshold)
         layout.addWidget(self.result_info)
         layout.addWidget(self.editing.agreement)
@@ -160,6 +165,10 @@ class MainWindow(QMainWindow):
                             icon=SP.SP_DialogSaveButton)
         self.act_batch = A("&Batch Segment Folder…", self.show_batch, "batch",
                            "Segment every image of a folder into another folder")
+        self.act_identifiers = A("Include Patient &Identifiers in Exports",
+                                 lambda on: setattr(self.exporter, "include_identifiers", on), checkable=True,
+                                 tip="Exports from DICOM images name the patient and study (off: a pseudonymous "
+                                     "study reference only)")
         self.act_segment = A("&Segment", self.segment, "segment",
                              f"Find the vessels in this image ({shortcuts.first_key('segment')})", icon=SP.SP_MediaPlay)
         self.act_cancel = A("&Cancel", self.cancel_segmentation, "cancel", "Stop the running segmentation",
@@ -189,7 +198,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         m.addSeparator()
-        m.addActions([self.act_export, self.act_batch])
+        m.addActions([self.act_export, self.act_identifiers, self.act_batch])
         m.addSeparator()
         m.addActions([self.act_prev, self.act_next])
         m.addSeparator()
@@ -267,7 +276,9 @@ class MainWindow(QMainWindow):
                     raise ValueError(f"{p}: no images found (readable: .tif, .png, .jpg, .bmp, .gif, .ppm)")
                 self._open_list(listed)
             else:
-                self.session.open_files([p], 0, self._read_in_worker(p))
+                if (frame := self._choose_frame(p)) is None:
+                    return False
+                self.session.open_files([p], 0, self._read_in_worker(p, frame))
         except (ImageReadError, ValueError, OSError) as exc:
             self.report_error("Cannot open", str(exc))
             if not p.exists():
@@ -310,9 +321,15 @@ class MainWindow(QMainWindow):
             return
         raise ImageReadError(next(iter(skipped.values())))
 
-    def _read_in_worker(self, path: Path) -> LoadedImage:
+    def _choose_frame(self, path: Path) -> int | None:
+        """The frame to open of a multi-frame DICOM image (asked; the first when headless); None: cancelled."""
+        if self.headless or not is_dicom_file(path):
+            return 0
+        return ask_frame(self, path.name, frame_count(path))
+
+    def _read_in_worker(self, path: Path, frame: int = 0) -> LoadedImage:
         """Read ``path`` in the I/O worker while the window keeps painting (raises ImageReadError)."""
-        ok, value = self.io_jobs.call(lambda _progress, _cancel: load_image(path), kind="read")
+        ok, value = self.io_jobs.call(lambda _progress, _cancel: load_image(path, frame=frame), kind="read")
         if not ok:
             raise ImageReadError(str(value))
         return value  # type: ignore[no-any-return]
@@ -409,11 +426,13 @@ class MainWindow(QMainWindow):
         self._on_cursor(-1, -1)  # the readout described the previous image; the next mouse move fills it
         self.threshold.set_document(doc)
         self.result_info.set_document(doc)
+        self.dicom_info.set_document(doc)
         self.status.show_size(doc.width, doc.height) if doc else self.status.show_size(0, 0)
         n, i = len(self.session.paths), self.session.index
         title = "RetinaSeg"
         if doc is not None:  # [*]: the modified marker, shown while the image has unexported edits
-            title = f"{doc.name}[*] ({i + 1}/{n}) — RetinaSeg" if n > 1 else f"{doc.name}[*] — RetinaSeg"
+            name = window_name(doc)
+            title = f"{name}[*] ({i + 1}/{n}) — RetinaSeg" if n > 1 else f"{name}[*] — RetinaSeg"
         self.setWindowTitle(title)
         self.editing.set_document(doc)
         self._update_step_actions()

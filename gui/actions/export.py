@@ -1,11 +1,13 @@
 """Export of one document's results, and the Save / Discard / Cancel question for unsaved edits.
 
 Export writes ``<stem>_mask.png``, ``_prob.png`` (when segmented), ``_overlay.png`` (as seen: the
-mask colour and opacity of the overlay) and ``_info.json`` into a folder the user picks, through
-core.io.export.export_all: atomic writes, one overwrite question for all existing files, a clear message
-for a missing or read-only folder. The files are written in the job runner's thread (about a second for a
-3504×2336 image) while the window keeps painting; the overwrite question stays on the GUI thread. A
-successful export marks the document's undo stack clean, which clears the window's modified marker.
+mask colour and opacity of the overlay), ``_info.json`` and, for a DICOM image, ``_seg.dcm`` (a DICOM
+Segmentation; the sidecar then names no patient unless "Include Patient Identifiers" is on) into a folder
+the user picks, through core.io.export.export_all: atomic writes, one overwrite question for all existing
+files, a clear message for a missing or read-only folder. The files are written in the job runner's thread
+(about a second for a 3504×2336 image) while the window keeps painting; the overwrite question stays on the
+GUI thread. A successful export marks the document's undo stack clean, which clears the window's modified
+marker.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from core.errors import ExportExistsError, ImageWriteError
+from core.io.dicom_seg import export_dicom_seg
 from core.io.export import default_export_paths, export_all, make_info
+from core.io.outputs import OutputNames
 from core.measure.plausibility import result_warnings
 from core.resources import default_model_path
 from gui.canvas.style import OverlayStyle
@@ -55,6 +60,8 @@ class Exporter(QObject):
         self.overlay_style = style
         self._model_path = model_path
         self._report = report
+        #: exports from a DICOM image name the patient and study only when the user turns this on
+        self.include_identifiers = False
 
     def ask_folder(self, doc: ImageDocument | None = None) -> str:
         start = self.settings.export_dir or (str(doc.path.parent) if doc is not None and doc.path else "")
@@ -76,6 +83,7 @@ class Exporter(QObject):
                     image=doc.image, info=self._info(doc), color=(color.red(), color.green(), color.blue()),
                     opacity=self.overlay_style.values.mask_opacity)
         paths = default_export_paths(folder, stem)
+        args["extra"] = self._dicom_seg(doc, folder, stem)
         written = self._write(lambda: export_all(paths, overwrite=False, **args))
         if isinstance(written, ExportExistsError):
             if not prompts.ask_overwrite(self.parent_widget, written.paths):
@@ -120,7 +128,24 @@ class Exporter(QObject):
         model_path = (self._model_path() or str(default_model_path())) if info is not None else ""
         return make_info(doc.path or doc.name, doc.mask, doc.fov, model=info.model if info else "none",
                          model_path=model_path, threshold=doc.threshold, edited_by_hand=doc.has_manual_edits,
-                         warnings=result_warnings(doc.prediction, doc.vessel_fraction()))
+                         warnings=result_warnings(doc.prediction, doc.vessel_fraction()), metadata=doc.metadata,
+                         include_identifiers=self.include_identifiers)
+
+    def _dicom_seg(self, doc: ImageDocument, folder: str, stem: str) -> list[tuple[Path, Callable[[Path], Path]]]:
+        """The DICOM Segmentation of a single-frame DICOM image (with arteries and veins once that task has a
+        mask: labels 1 artery, 2 vein, 3 crossing), to write beside the other files; none for other images."""
+        meta = doc.metadata
+        if doc.path is None or doc.mask is None or meta is None or meta.dicom is None \
+                or meta.dicom.number_of_frames > 1:
+            return []
+        source, vessel, edited = doc.path, doc.mask.copy(), doc.has_manual_edits  # copied: written in the worker
+        model = doc.prediction_info.model if doc.prediction_info else ""
+        labels = getattr(doc.state.results.get("arteries_veins"), "mask", None)
+        arteries = None if labels is None else np.isin(labels, (1, 3))
+        veins = None if labels is None else np.isin(labels, (2, 3))
+        return [(OutputNames(folder, stem).seg,
+                 lambda p: export_dicom_seg(p, source, vessel, arteries, veins, model=model,
+                                            edited_by_hand=edited, overwrite=True))]
 
     def resolve_unsaved(self, docs: Sequence[ImageDocument], revert: bool) -> bool:
         """Ask Save / Discard / Cancel for the modified ones among ``docs``; True when it is fine to go on.

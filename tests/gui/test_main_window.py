@@ -351,11 +351,11 @@ def test_a_read_the_user_moved_on_from_is_dropped(qtbot, make_window, tmp_path: 
     gate, reading_b = threading.Event(), threading.Event()
     real = gui.main_window.load_image
 
-    def slow_for_b(path):  # noqa: ANN001, ANN202
+    def slow_for_b(path, **kwargs):  # noqa: ANN001, ANN003, ANN202
         if Path(path).name == "b.png":
             reading_b.set()
             gate.wait(10)  # a slow network drive
-        return real(path)
+        return real(path, **kwargs)
 
     monkeypatch.setattr(gui.main_window, "load_image", slow_for_b)
     window = make_window(FakeService())
