@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core import __version__
+from core.predict.devices import DEVICE_CHOICES, DEVICE_HELP, DEVICE_LABELS
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, help="checkpoint file (default: the shipped model)")
-    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help=DEVICE_HELP)
     p.add_argument("--precision", choices=["fp32", "bf16"],
                    help="bf16 is faster on recent CPUs, marginally less exact (default: the model's setting)")
     p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and after the last)")
     tr.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning; same --base-c)")
     tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--device", default="auto")
+    tr.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help=DEVICE_HELP)
     tr.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                     help="validate and save an exponential moving average of the weights (e.g. 0.999; 0: off)")
     tr.add_argument("--select", choices=["best", "last"], default="best",
@@ -119,8 +120,19 @@ def _make_segmenter(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return Segmenter(args.model, device=args.device, precision=args.precision, tta=args.tta)
 
 
+def _image_line(done: int, total: int, result) -> str:  # type: ignore[no-untyped-def]
+    """A log's line for one image: name, time, vessel fraction and warnings, or why it failed or was skipped."""
+    from core.batch import result_lines
+
+    head = f"[{done}/{total}] "
+    if not result.ok or result.skipped:
+        return head + result_lines(result)[0]
+    warnings = f", warnings: {', '.join(w.code for w in result.warnings)}" if result.warnings else ""
+    return f"{head}{result.source}: {result.seconds:.1f} s, vessel fraction {result.vessel_fraction:.1%}{warnings}"
+
+
 def cmd_segment(args: argparse.Namespace) -> int:
-    from core.batch import ProcessExecutor, SerialExecutor, execute, plan
+    from core.batch import ProcessExecutor, SerialExecutor, execute, output_folder_problem, plan, result_lines
 
     if args.threshold is not None and not 0.0 < args.threshold < 1.0:
         print(f"error: --threshold must be between 0 and 1, got {args.threshold}", file=sys.stderr)
@@ -128,23 +140,34 @@ def cmd_segment(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print(f"error: --workers must be at least 1, got {args.workers}", file=sys.stderr)
         return EXIT_USAGE
-    jobs = plan(args.inputs, args.out, save_prob=args.save_prob, overwrite=args.overwrite, fov_path=args.fov,
-                write_info=args.info)
+    if problem := output_folder_problem(args.out):
+        print(f"error: {problem} (-o names the output folder, created if missing)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        jobs = plan(args.inputs, args.out, save_prob=args.save_prob, overwrite=args.overwrite, fov_path=args.fov,
+                    write_info=args.info)
+    except ValueError as exc:  # options that cannot go together, e.g. --fov with several images
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     segmenter = _make_segmenter(args)
     print(f"model: {segmenter.model_path} on {segmenter.device_name}", file=sys.stderr)
     executor = (SerialExecutor(segmenter, args.threshold) if args.workers == 1
                 else ProcessExecutor(_worker_spec(segmenter), args.workers, args.threshold))
     bar = _progress_bar(0, "segment", "image")
+    one_line_each = bar.disable  # no terminal (piped, logged): a line per image instead of the bar
 
-    def report(done: int, total: int, line: str) -> None:
+    def report(done: int, total: int, result) -> None:  # type: ignore[no-untyped-def]
         bar.total = total
         bar.n = done
         bar.refresh()
-        if line:  # FAILED or WARNING lines (a warning is no failure: the exit status ignores it)
+        lines = result_lines(result)  # FAILED, skipped or WARNING lines (a warning is no failure)
+        if one_line_each:
+            lines = [_image_line(done, total, result), *(lines if result.ok and not result.skipped else [])]
+        for line in lines:
             bar.write(line, file=sys.stderr)
 
     try:
-        summary = execute(jobs, executor, report)
+        summary = execute(jobs, executor, on_result=report)
     finally:
         bar.close()
     print(summary.text())
@@ -281,9 +304,26 @@ COMMANDS = {"segment": cmd_segment, "train": cmd_train, "evaluate": cmd_evaluate
             "info": cmd_info}
 
 
+def _device_problem(name: str) -> str:
+    """Why ``--device name`` cannot be used on this machine ("" when it can). Imports torch: named devices only."""
+    if name == "auto":
+        return ""
+    from core.ml.devices import available_devices
+
+    have = available_devices()
+    if name in have:
+        return ""
+    return (f"--device {name}: this machine has no {DEVICE_LABELS[name]} device "
+            f"(it has: {', '.join(have)}); use --device auto or one of those")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from core.errors import CheckpointError, DeviceFailure, ImageReadError, ImageWriteError
+
+    if problem := _device_problem(getattr(args, "device", "auto")):
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
 
     try:
         return COMMANDS[args.command](args)

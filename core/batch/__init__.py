@@ -7,8 +7,9 @@ batch that stops (cancel, a GPU failure) keeps what it finished, and no file is 
 from core.batch.executors import Executor, ProcessExecutor, SerialExecutor
 from core.batch.job import JobResult, run_one
 from core.batch.plan import BatchJob, BatchPlan, plan
-from core.batch.run import BatchSummary, Report, execute, run_batch
+from core.batch.run import BatchSummary, Report, ResultReport, execute, output_folder_problem, result_lines, run_batch
 from core.batch.spec import SegmenterSpec
 
 __all__ = ["BatchJob", "BatchPlan", "BatchSummary", "Executor", "JobResult", "ProcessExecutor", "Report",
-           "SegmenterSpec", "SerialExecutor", "execute", "plan", "run_batch", "run_one"]
+           "ResultReport", "SegmenterSpec", "SerialExecutor", "execute", "output_folder_problem", "plan",
+           "result_lines", "run_batch", "run_one"]

@@ -6,12 +6,15 @@ this thread, in a worker process or on another machine, and give the same bytes.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from core.batch.existing import judge_existing
 from core.batch.plan import BatchJob
+from core.edit.mask_ops import vessel_fraction
 from core.errors import ImageReadError, ImageWriteError
 from core.io.export import export_sidecar, make_info, probability_to_uint16
 from core.io.images import load_image, write_image
@@ -25,15 +28,20 @@ FILE_ERRORS = (ImageReadError, ImageWriteError, ValueError)
 
 @dataclass(frozen=True)
 class JobResult:
-    """What became of one job: the files written, or why it failed (``error`` non-empty).
+    """What became of one job: the files written, or why it failed (``error`` non-empty), or why it
+    had nothing to do (``skipped`` non-empty: its outputs exist and are complete).
 
     ``warnings``: why the result may be wrong although it was written (a warning is not a failure).
+    ``seconds``: the job's wall time; ``vessel_fraction``: vessel pixels / FOV pixels of the mask written.
     """
 
     source: Path
     written: tuple[Path, ...] = ()
     error: str = ""
     warnings: tuple[PlausibilityWarning, ...] = ()
+    skipped: str = ""
+    seconds: float = 0.0
+    vessel_fraction: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -45,13 +53,20 @@ def run_one(job: BatchJob, predictor: Predictor, threshold: float | None = None)
     ``job.info`` (the sidecar, with the plausibility warnings the result carries in any case).
 
     ``threshold``: the vessel threshold, or None for the predictor's. A refused job returns its
-    reason without touching anything; file errors become the result's ``error``.
+    reason without touching anything; file errors become the result's ``error``. Existing outputs
+    are judged first (:func:`core.batch.existing.judge_existing`): complete ones make the job a skip.
     """
     if job.refused:
         return JobResult(job.source, error=job.refused)
+    start = time.perf_counter()
     written: list[Path] = []
     try:
         image = load_image(job.source).pixels
+        verdict = judge_existing(job, image.shape[:2])
+        if verdict.action == "skip":
+            return JobResult(job.source, skipped=verdict.why, seconds=time.perf_counter() - start)
+        if verdict.action == "refuse":
+            return JobResult(job.source, error=verdict.why)
         fov = load_image(job.fov, mode="L").pixels > 127 if job.fov is not None else None
         prediction = predictor.predict(image, fov=fov)
         thresholds = {**prediction.thresholds, **({} if threshold is None else {"vessel": float(threshold)})}
@@ -65,7 +80,8 @@ def run_one(job: BatchJob, predictor: Predictor, threshold: float | None = None)
             info = make_info(job.source, vessel, prediction.fov, model=Path(model_path).name or "unknown",
                              model_path=model_path, threshold=thresholds["vessel"], edited_by_hand=False,
                              warnings=warnings)
-            written.append(export_sidecar(job.info, info, overwrite=True))  # the plan checked for existing files
+            written.append(export_sidecar(job.info, info, overwrite=True))  # judge_existing allowed it
     except FILE_ERRORS as exc:
         return JobResult(job.source, tuple(written), str(exc).removeprefix(f"{job.source}: "))
-    return JobResult(job.source, tuple(written), warnings=warnings)
+    return JobResult(job.source, tuple(written), warnings=warnings, seconds=time.perf_counter() - start,
+                     vessel_fraction=vessel_fraction(vessel, prediction.fov))

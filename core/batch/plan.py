@@ -20,6 +20,8 @@ class BatchJob:
     """One input: where its results go, or why it is refused (``refused`` non-empty: nothing runs).
 
     ``info``: where the JSON sidecar goes (with the plausibility warnings), None for none.
+    ``overwrite``: replace existing outputs; without it they are checked when the job runs
+    (:mod:`core.batch.existing`): complete ones are skipped, partial ones redone, another image's kept.
     """
 
     source: Path
@@ -28,6 +30,7 @@ class BatchJob:
     fov: Path | None = None
     refused: str = ""
     info: Path | None = None
+    overwrite: bool = False
 
     @property
     def outputs(self) -> list[Path]:
@@ -50,9 +53,10 @@ def plan(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[st
          overwrite: bool, fov_path: str | os.PathLike[str] | None = None, write_info: bool = False) -> BatchPlan:
     """Decide every input's job: files as given, folders expanded to their images (not recursively).
 
-    Refused up front: a missing path, a folder without images, a file name that is not an image's,
-    outputs that exist without ``overwrite``, and a second input with the same stem as an earlier one
-    (both would write the same files; the second names the first). ``fov_path`` needs exactly one file.
+    Refused up front: a missing path, a folder without images, a file name that is not an image's, and a
+    second input with the same stem as an earlier one (both would write the same files; the second names
+    the first). ``fov_path`` needs exactly one file. Existing outputs are judged when the job runs, once
+    the image's size is known (a rerun resumes: see :mod:`core.batch.existing`).
     ``write_info``: each job also writes ``<stem>_info.json``, the sidecar the app's export writes.
     """
     out = Path(out_dir)
@@ -73,8 +77,8 @@ def plan(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[st
         for path in files:
             names = OutputNames(out, path.stem)
             job = BatchJob(path, names.mask, names.prob if save_prob else None,
-                           info=names.info(".json") if write_info else None)
-            why = _refusal(job, claimed, overwrite)
+                           info=names.info(".json") if write_info else None, overwrite=overwrite)
+            why = _refusal(job, claimed)
             if why:
                 job = replace(job, refused=why)
             else:
@@ -88,12 +92,10 @@ def plan(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[st
     return BatchPlan(out, tuple(jobs))
 
 
-def _refusal(job: BatchJob, claimed: dict[str, Path], overwrite: bool) -> str:
+def _refusal(job: BatchJob, claimed: dict[str, Path]) -> str:
     """Why ``job`` must not run ("" when it may)."""
     if job.source.stem in claimed:
         return f"same name as {claimed[job.source.stem]}: its output would be overwritten"
-    if not overwrite and (existing := [p for p in job.outputs if p.exists()]):
-        return f"{existing[0]} already exists (use --overwrite to replace it)"
     if not is_image_file(job.source):
         return "not an image file name (" + job.source.suffix + ")"
     return ""

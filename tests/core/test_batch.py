@@ -1,7 +1,9 @@
-"""Batch: what the plan decides for each input, per-file failures, cancel, and executors giving the same bytes."""
+"""Batch: what the plan decides for each input, a rerun resuming, per-file failures, cancel, and executors giving
+the same bytes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +15,13 @@ from core.batch import (
     SegmenterSpec,
     SerialExecutor,
     execute,
+    output_folder_problem,
     plan,
     run_batch,
     run_one,
 )
-from core.errors import CheckpointError, DeviceFailure
+from core.errors import CheckpointError, DeviceFailure, ImageWriteError
+from core.io.export import read_sidecar
 from core.io.images import read_image, write_image
 from core.predict.prediction import Prediction
 from core.predict.tasks import VesselTask
@@ -98,14 +102,106 @@ def test_plan_decides_each_input_and_writes_nothing(folder: Path, tmp_path: Path
     assert not out.exists(), "planning creates nothing"
 
 
-def test_existing_outputs_are_refused_unless_overwriting(folder: Path, tmp_path: Path) -> None:
+def test_existing_outputs_are_left_to_the_run_to_judge(folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / "b_prob.png").write_bytes(b"old")
-    assert plan([folder], out, save_prob=False, overwrite=False).jobs[1].refused == ""  # no prob asked for
-    with_prob = plan([folder], out, save_prob=True, overwrite=False)
-    assert refusals(with_prob) == {"b.png": f"{out / 'b_prob.png'} already exists (use --overwrite to replace it)"}
-    assert len(plan([folder], out, save_prob=True, overwrite=True).runnable) == 3
+    (out / "b_mask.png").write_bytes(b"old")
+    p = plan([folder], out, save_prob=True, overwrite=False)
+    assert not refusals(p) and [job.overwrite for job in p.jobs] == [False] * 3
+    assert all(job.overwrite for job in plan([folder], out, save_prob=True, overwrite=True).jobs)
+
+
+def _bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_rerun_skips_complete_outputs_and_counts_them_apart(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = run_batch(plan([folder], out, save_prob=True, overwrite=False, write_info=True), GrayPredictor())
+    assert first.ok and len(first.done) == 3 and first.skipped == []
+    before = _bytes(out)
+    lines: list[str] = []
+    again = run_batch(plan([folder], out, save_prob=True, overwrite=False, write_info=True), GrayPredictor(),
+                      progress=lambda _d, _t, line: lines.append(line))
+    assert again.ok, "a resumed batch is no failure"
+    assert (again.done, again.failed, again.written) == ([], [], [])
+    assert again.skipped == [folder / n for n in ("a.png", "b.png", "c.png")]
+    assert lines == [f"skipped {folder / n} (exists; --overwrite to replace)" for n in ("a.png", "b.png", "c.png")]
+    assert again.text() == "0 segmented, 3 skipped (outputs exist; --overwrite to replace), 0 failed"
+    assert _bytes(out) == before
+
+
+@pytest.mark.parametrize("damage", ["truncated mask", "mask not an image", "prob missing", "prob truncated",
+                                    "sidecar damaged"])
+def test_a_partial_output_is_redone_not_skipped(folder: Path, tmp_path: Path, damage: str) -> None:
+    out = tmp_path / "out"
+    run_batch(plan([folder / "a.png"], out, save_prob=True, overwrite=False, write_info=True), GrayPredictor())
+    good = _bytes(out)
+    target = {"truncated mask": "a_mask.png", "mask not an image": "a_mask.png", "prob missing": "a_prob.png",
+              "prob truncated": "a_prob.png", "sidecar damaged": "a_info.json"}[damage]
+    if damage == "prob missing":
+        (out / target).unlink()
+    elif damage == "mask not an image":
+        (out / target).write_bytes(b"an interrupted copy")
+    else:
+        (out / target).write_bytes(good[target][: len(good[target]) // 2])
+    summary = run_batch(plan([folder / "a.png"], out, save_prob=True, overwrite=False, write_info=True),
+                        GrayPredictor())
+    assert summary.ok and summary.done == [folder / "a.png"] and summary.skipped == []
+    redone = _bytes(out)
+    assert {k: v for k, v in redone.items() if k != "a_info.json"} == {k: v for k, v in good.items()
+                                                                       if k != "a_info.json"}
+    assert read_sidecar(out / "a_info.json").width == 40
+
+
+@pytest.mark.parametrize("other", ["mask of another size", "colour image as mask", "prob of another size",
+                                   "sidecar of another size"])
+def test_another_images_result_is_kept_and_the_job_fails(folder: Path, tmp_path: Path, other: str) -> None:
+    out = tmp_path / "out"
+    run_batch(plan([folder / "a.png"], out, save_prob=True, overwrite=False, write_info=True), GrayPredictor())
+    if other == "mask of another size":
+        write_image(out / "a_mask.png", np.zeros((12, 34), np.uint8))
+    elif other == "colour image as mask":
+        write_image(out / "a_mask.png", synthetic_fundus(30, 40, seed=9))
+    elif other == "prob of another size":
+        write_image(out / "a_prob.png", np.zeros((12, 34), np.uint16))
+    else:
+        doc = json.loads((out / "a_info.json").read_text())
+        (out / "a_info.json").write_text(json.dumps({**doc, "width": 34, "height": 12}))
+    kept = _bytes(out)
+    summary = run_batch(plan([folder / "a.png"], out, save_prob=True, overwrite=False, write_info=True),
+                        GrayPredictor())
+    assert not summary.ok and summary.done == [] and summary.skipped == []
+    (source, why), = summary.failed
+    assert source == folder / "a.png" and "is not this image's result" in why and "--overwrite" in why, why
+    assert _bytes(out) == kept, "another image's result is never replaced without overwrite"
+    replaced = run_batch(plan([folder / "a.png"], out, save_prob=True, overwrite=True, write_info=True),
+                         GrayPredictor())
+    assert replaced.ok and replaced.done == [folder / "a.png"]
+    assert read_image(out / "a_mask.png", mode=None).shape == (30, 40)
+
+
+def test_a_mask_of_another_size_names_both_sizes(folder: Path, tmp_path: Path) -> None:
+    write_image(tmp_path / "a_mask.png", np.zeros((12, 34), np.uint8))
+    result = run_one(plan([folder / "a.png"], tmp_path, save_prob=False, overwrite=False).jobs[0], GrayPredictor())
+    assert result.error == (f"{tmp_path / 'a_mask.png'} exists and is not this image's result "
+                            "(it is 34x12, the image 40x30); use --overwrite to replace it")
+
+
+def test_a_result_says_how_long_it_took_and_its_vessel_fraction(folder: Path, tmp_path: Path) -> None:
+    result = run_one(plan([folder / "a.png"], tmp_path, save_prob=False, overwrite=False).jobs[0], GrayPredictor())
+    mask = read_image(tmp_path / "a_mask.png", mode=None)
+    assert result.seconds > 0 and result.vessel_fraction == pytest.approx((mask == 255).mean())
+
+
+def test_an_output_path_that_is_a_file_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    assert output_folder_problem(tmp_path / "notes.txt") == f"{tmp_path / 'notes.txt'} is a file, not a folder"
+    assert output_folder_problem(tmp_path / "notes.txt" / "out") == (
+        f"{tmp_path / 'notes.txt' / 'out'}: {tmp_path / 'notes.txt'} is a file, not a folder")
+    assert output_folder_problem(tmp_path / "new" / "out") == output_folder_problem(tmp_path) == ""
+    with pytest.raises(ImageWriteError, match="is a file, not a folder$"):
+        run_batch(BatchPlan(tmp_path / "notes.txt", ()), GrayPredictor())
 
 
 def test_a_fov_file_applies_to_a_single_image_only(folder: Path, tmp_path: Path) -> None:
@@ -212,7 +308,9 @@ def test_a_planned_sidecar_records_the_plausibility_warnings(folder: Path, tmp_p
     info = read_sidecar(tmp_path / "a_info.json")
     assert [w["code"] for w in info.warnings] == [w.code for w in result.warnings]
     assert info.threshold == 0.01 and not info.edited_by_hand
-    assert plan([folder / "a.png"], tmp_path, save_prob=False, overwrite=False, write_info=True).jobs[0].refused
+    rerun = run_one(plan([folder / "a.png"], tmp_path, save_prob=False, overwrite=False, write_info=True).jobs[0],
+                    GrayPredictor(), 0.01)
+    assert rerun.skipped and rerun.written == ()
 
 
 def test_warnings_are_progress_lines_not_failures(folder: Path, tmp_path: Path) -> None:

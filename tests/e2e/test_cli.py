@@ -40,15 +40,17 @@ def test_segment_writes_the_file_contract(images: Path, tmp_path: Path, tiny_che
     assert agree > 0.999
 
 
-def test_segment_never_overwrites_without_flag(images: Path, tmp_path: Path, tiny_checkpoint_path: Path) -> None:
+def test_segment_never_replaces_another_images_mask_without_flag(images: Path, tmp_path: Path,
+                                                                 tiny_checkpoint_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / "eye1_mask.png").write_bytes(b"precious")
+    Image.fromarray(np.zeros((12, 34), np.uint8)).save(out / "eye1_mask.png")  # an earlier eye1 of another size
+    precious = (out / "eye1_mask.png").read_bytes()
     args = ["segment", str(images / "eye1.png"), "-o", str(out), "--model", str(tiny_checkpoint_path)]
     assert main(args) == 1
-    assert (out / "eye1_mask.png").read_bytes() == b"precious"
+    assert (out / "eye1_mask.png").read_bytes() == precious
     assert main([*args, "--overwrite"]) == 0
-    assert (out / "eye1_mask.png").read_bytes() != b"precious"
+    assert np.asarray(Image.open(out / "eye1_mask.png")).shape == (70, 90)
 
 
 def test_one_bad_file_is_reported_and_skipped(images: Path, tmp_path: Path, tiny_checkpoint_path: Path,

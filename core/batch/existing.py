@@ -1,0 +1,108 @@
+"""A rerun's existing outputs, checked rather than assumed: skip what is complete, redo what is partial.
+
+A job's outputs (mask, and the probability map and sidecar when planned) are judged together, against
+the size of the image they belong to:
+
+* **complete**: every planned output exists and reads back as this image's result (the mask as 8-bit
+  0/255 of the image's size, the probability map as 16-bit gray of that size, the sidecar naming that
+  size): the job is skipped;
+* **another image's**: a file decodes but is not this image's result (another size, not a 0/255 mask):
+  it is kept and the job fails, saying so (``--overwrite`` replaces it);
+* otherwise **partial** (something missing, or a file that does not decode, e.g. a copy cut short):
+  the job is redone and writes all its outputs, so mask, probability map and sidecar stay one result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+
+from core.batch.plan import BatchJob
+from core.errors import ImageReadError
+from core.io.export import read_sidecar
+from core.io.images import load_image
+
+SKIP_REASON = "exists; --overwrite to replace"
+
+
+class State(Enum):
+    MISSING = "missing"
+    DAMAGED = "damaged"  # does not decode: a partial output, redone
+    OTHER = "other"  # decodes but is not this image's result: kept
+    COMPLETE = "complete"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with a job whose outputs may exist: ``run``, ``skip`` or ``refuse`` (``why`` says why)."""
+
+    action: str
+    why: str = ""
+
+
+def judge_existing(job: BatchJob, shape: tuple[int, int]) -> Verdict:
+    """The verdict on ``job``'s existing outputs, for an image of ``shape`` (rows, columns)."""
+    if job.overwrite or not any(p.exists() for p in job.outputs):
+        return Verdict("run")
+    checks = [(job.mask, _mask_state), (job.prob, _prob_state), (job.info, _info_state)]
+    states = [(path, *check(path, shape)) for path, check in checks if path is not None]
+    for path, state, detail in states:
+        if state is State.OTHER:
+            return Verdict("refuse", f"{path} exists and is not this image's result ({detail}); "
+                                     "use --overwrite to replace it")
+    if all(state is State.COMPLETE for _, state, _ in states):
+        return Verdict("skip", SKIP_REASON)
+    return Verdict("run")
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return f"{shape[1]}x{shape[0]}"
+
+
+def _pixels(path: Path) -> np.ndarray | None:
+    """The file's pixels as stored (gray stays gray, 16-bit stays 16-bit); None when it does not decode."""
+    try:
+        return load_image(path).pixels
+    except ImageReadError:
+        return None
+
+
+def _mask_state(path: Path, shape: tuple[int, int]) -> tuple[State, str]:
+    if not path.exists():
+        return State.MISSING, ""
+    pixels = _pixels(path)
+    if pixels is None:
+        return State.DAMAGED, ""
+    if pixels.ndim != 2 or pixels.dtype != np.uint8 or not np.isin(pixels, (0, 255)).all():
+        return State.OTHER, "not a 0/255 mask"
+    if pixels.shape != shape:
+        return State.OTHER, f"it is {_size(pixels.shape)}, the image {_size(shape)}"
+    return State.COMPLETE, ""
+
+
+def _prob_state(path: Path, shape: tuple[int, int]) -> tuple[State, str]:
+    if not path.exists():
+        return State.MISSING, ""
+    pixels = _pixels(path)
+    if pixels is None:
+        return State.DAMAGED, ""
+    if pixels.ndim != 2 or pixels.dtype != np.uint16:
+        return State.OTHER, "not a 16-bit probability map"
+    if pixels.shape != shape:
+        return State.OTHER, f"it is {_size(pixels.shape)}, the image {_size(shape)}"
+    return State.COMPLETE, ""
+
+
+def _info_state(path: Path, shape: tuple[int, int]) -> tuple[State, str]:
+    if not path.exists():
+        return State.MISSING, ""
+    try:
+        info = read_sidecar(path)
+    except ImageReadError:
+        return State.DAMAGED, ""
+    if info.width and (info.height, info.width) != shape:  # sidecars before the size was recorded have 0
+        return State.OTHER, f"it describes a {info.width}x{info.height} image, this one is {_size(shape)}"
+    return State.COMPLETE, ""
