@@ -16,6 +16,7 @@ from types import TracebackType
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from core.predict.devices import DEVICE_CHOICES, DEVICE_HELP
 from gui.main_window import MainWindow
 from gui.settings import APPLICATION, ORGANIZATION, AppSettings
 
@@ -24,7 +25,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="retinaseg-gui", description="Review retinal vessel segmentations.")
     p.add_argument("image", nargs="?", help="image file or folder of images to open")
     p.add_argument("--model", help="model checkpoint to use instead of the default model")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="compute device (default: as last time)")
+    p.add_argument("--device", choices=DEVICE_CHOICES,
+                   help=f"compute device: {DEVICE_HELP} (default: as last time; a missing one falls back to the CPU)")
     p.add_argument("--segment", action="store_true", help="segment the image once it is open")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="save a screenshot of the window and exit (after --segment finishes, if given)")
@@ -59,6 +61,8 @@ class ScreenshotRun:
     def __init__(self, app: QApplication, window: MainWindow, out: str | None, segment: bool) -> None:
         self.app, self.window, self.out, self.segment = app, window, out, segment
         self.exit_code = 0
+        self._reported: set[str] = set()  # what the (headless) window has printed already
+        window.errorShown.connect(self._reported.add)
 
     def start(self, opened: bool) -> None:
         if not opened:
@@ -75,7 +79,8 @@ class ScreenshotRun:
         if self.out is None:
             return  # --segment alone: stay open with the result (or the error dialog)
         if not ok:
-            print(f"retinaseg-gui: {message}", file=sys.stderr)
+            if message not in self._reported:  # every error is printed once
+                print(f"retinaseg-gui: {message}", file=sys.stderr)
             self.exit_code = 1
             self.app.exit(1)
             return

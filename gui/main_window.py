@@ -498,6 +498,11 @@ class MainWindow(QMainWindow):
 
     def _on_segmented(self, rid: int, result: SegmentResult) -> None:
         doc = self._pending.pop(rid)
+        fallback = ""
+        if result.device_fallback and self.devices_choice.name != "cpu":  # not said yet by the device probe
+            self.devices_choice.select("cpu", remember=False)  # the CPU from now on
+            fallback = result.device_fallback
+            self.notify(fallback)
         choice = self.editing.rerun_choice(doc, ask=not self.headless)
         if choice == "cancel":
             self.status.show_message(f"New prediction for {doc.name} not applied: the edited mask stays", 10000)
@@ -508,7 +513,8 @@ class MainWindow(QMainWindow):
         doc.set_prediction(p, display=DisplayArrays(result.probability_u8, result.fov_outline),
                            keep_edits=choice == "keep")
         self.devices_choice.note_used(device_name)
-        self.status.show_message(f"Segmented {doc.name} in {seconds:.1f} s on {device_name} with {model}", 10000)
+        done = f"Segmented {doc.name} in {seconds:.1f} s on {device_name} with {model}"
+        self.status.show_message(f"{fallback}. {done}" if fallback else done, 10000)
         self.segmentFinished.emit(True, "")
 
     def _on_segment_failed(self, rid: int, message: str) -> None:
@@ -543,7 +549,7 @@ class MainWindow(QMainWindow):
         self._probe = None
         message = self.devices_choice.set_available(found)
         if message:
-            self.status.show_message(message, 8000)
+            self.notify(message)
         self.devicesKnown.emit(self.devices)
 
     @property

@@ -11,6 +11,8 @@ down: whatever the worker still reports for it is dropped.
 
 The worker catches every exception and turns it into ``failed``: BaseException too, since a SystemExit
 or a KeyboardInterrupt escaping a slot of a QThread leaves the window busy forever and hangs its shutdown.
+Only an unexpected one (not a core.errors.RetinaSegError, whose message is the whole story) also prints
+its traceback.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
-from core.errors import JobCancelled, error_message
+from core.errors import JobCancelled, RetinaSegError, error_message
 from gui.gc_guard import collect_on_gui_thread
 
 #: Threads that did not stop in time on shutdown are kept here so Qt never destroys them running.
@@ -74,7 +76,8 @@ class _Worker(QObject):
             if isinstance(exc, JobCancelled):
                 self.ended.emit(rid, "cancelled", None)
             else:
-                traceback.print_exc()
+                if not isinstance(exc, RetinaSegError):  # ours carry a message for the user; others may be bugs
+                    traceback.print_exc()
                 self.ended.emit(rid, "failed", error_message(exc))
             return
         self.ended.emit(rid, "finished", result)

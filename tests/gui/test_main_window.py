@@ -221,9 +221,11 @@ def test_cuda_is_offered_and_used_when_available(qtbot, make_window, image_file:
     assert window.settings.device == "cuda"
 
 
-def test_unavailable_saved_device_falls_back_to_auto(qtbot, make_window) -> None:
+def test_unavailable_saved_device_falls_back_to_the_cpu(qtbot, make_window) -> None:
     window = make_window(FakeService(), device="cuda")
-    assert window.device == "auto" and not window.device_actions["cuda"].isEnabled()
+    assert window.device == "cpu" and not window.device_actions["cuda"].isEnabled()
+    assert window.status.message_text() == "CUDA is not available on this machine: using the CPU"
+    assert window.settings.device != "cpu"  # the preference stays for a machine that has one
 
 
 def test_folder_keeps_one_document_per_image(qtbot, make_window, image_folder: Path, settings) -> None:
