@@ -17,10 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from core.io.artery_vein import ARTERY, VEIN, labels_from_rgb
 from core.io.images import load_image, read_image
 from core.measure.fov import estimate_fov
 
 IGNORE_INDEX = 255
+#: Artery/vein training target of a vessel pixel whose type is not known: artery or vein, either counts.
+VESSEL_OF_UNKNOWN_TYPE = 3
 DRIVE_ENV = "RETINASEG_DRIVE"
 #: The folder holding every dataset of the pool (DRIVE/, CHASE_DB1/, HRF/ ...).
 DATA_ENV = "RETINASEG_DATA"
@@ -51,10 +54,23 @@ class Sample:
     vessels: np.ndarray  # H x W bool
     fov: np.ndarray  # H x W bool
     dataset: str = ""  # "drive", "chase", "hrf" ...
+    #: Artery/vein labels (core.io.artery_vein values), None where the dataset has none.
+    av: np.ndarray | None = None
 
     def target(self) -> np.ndarray:
         """uint8 target: 1 vessel, 0 background, IGNORE_INDEX outside the FOV."""
         t = self.vessels.astype(np.uint8)
+        t[~self.fov] = IGNORE_INDEX
+        return t
+
+    def artery_vein_target(self) -> np.ndarray:
+        """uint8 target for an artery/vein model: 0 background, 1 artery, 2 vein, ``VESSEL_OF_UNKNOWN_TYPE``
+        where the vessel's type is not known (crossing, uncertain, or a dataset without A/V labels),
+        IGNORE_INDEX outside the FOV."""
+        t = np.where(self.vessels, VESSEL_OF_UNKNOWN_TYPE, 0).astype(np.uint8)
+        if self.av is not None:
+            t[self.vessels & (self.av == ARTERY)] = 1
+            t[self.vessels & (self.av == VEIN)] = 2
         t[~self.fov] = IGNORE_INDEX
         return t
 
@@ -67,6 +83,8 @@ class SampleFiles:
     fov: Path | None  # None: estimated from the image
     #: The vessel label is an artery/vein colour image: any non-black pixel is vessel.
     vessels_from_av: bool = False
+    #: The artery/vein colour image, where the dataset has one.
+    av: Path | None = None
 
 
 def default_drive_root() -> Path | None:
@@ -91,7 +109,8 @@ def find_drive(root: str | os.PathLike[str], split: str = "training") -> list[Sa
         for needed in (vessels, fov):
             if not needed.is_file():
                 raise FileNotFoundError(f"{needed} is missing (label for {image.name})")
-        files.append(SampleFiles(number, image, vessels, fov))
+        av = base / "av" / f"{number}_{split}.png"
+        files.append(SampleFiles(number, image, vessels, fov, av=av if av.is_file() else None))
     if not files:
         raise FileNotFoundError(f"no *_{split}.tif images in {image_dir}")
     return files
@@ -136,8 +155,38 @@ def find_hrf(root: str | os.PathLike[str], split: str = "training") -> list[Samp
         from_av = not manual.is_file()
         vessels = base / "av" / f"{stem}_AVmanual.png" if from_av else manual
         _require(image, vessels, fov)
-        files.append(SampleFiles(stem, image, vessels, fov, vessels_from_av=from_av))
+        av = base / "av" / f"{stem}_AVmanual.png"
+        files.append(SampleFiles(stem, image, vessels, fov, vessels_from_av=from_av, av=av if av.is_file() else None))
     return files
+
+
+#: The optic-disc dataset's folder inside the pool (not a vessel set, so not in FOLDERS).
+DRIONS_FOLDER = "DRIONS-DB"
+
+
+@dataclass(frozen=True)
+class DiscFiles:
+    """One photograph with a manual optic-disc mask."""
+
+    name: str
+    image: Path
+    disc: Path
+
+
+def find_drions(root: str | os.PathLike[str], split: str = "training") -> list[DiscFiles]:
+    """DRIONS-DB files of one split: ``images/NAME.jpg`` with its disc mask ``od/NAME.jpg``."""
+    base = Path(root)
+    files = []
+    for name in _split_names(base, split):
+        image, disc = base / "images" / name, base / "od" / name
+        _require(image, disc)
+        files.append(DiscFiles(Path(name).stem, image, disc))
+    return files
+
+
+def load_disc_mask(path: str | os.PathLike[str]) -> np.ndarray:
+    """H×W bool optic-disc mask; DRIONS-DB saved its masks as JPEG, so threshold at 128."""
+    return read_image(path, mode="L") >= 128
 
 
 #: Dataset name -> finder of one split's files.
@@ -171,9 +220,10 @@ def load_sample(files: SampleFiles, dataset: str = "drive") -> Sample:
     else:
         vessels = read_image(files.vessels, mode="L") > 127
     fov = read_image(files.fov, mode="L") > 127 if files.fov is not None else estimate_fov(image)
-    if not (image.shape[:2] == vessels.shape == fov.shape):
+    av = labels_from_rgb(read_image(files.av, mode="RGB")) if files.av is not None else None
+    if not (image.shape[:2] == vessels.shape == fov.shape) or (av is not None and av.shape != vessels.shape):
         raise ValueError(f"sample {files.name}: image, label and mask sizes differ")
-    return Sample(files.name, image, vessels, fov, dataset)
+    return Sample(files.name, image, vessels, fov, dataset, av)
 
 
 def load_drive(root: str | os.PathLike[str], split: str = "training") -> list[Sample]:

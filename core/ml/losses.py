@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from core.io.datasets import IGNORE_INDEX
+from core.io.datasets import IGNORE_INDEX, VESSEL_OF_UNKNOWN_TYPE
 
 
 def dice_loss(
@@ -45,3 +45,43 @@ class SegmentationLoss(torch.nn.Module):
         if self.dice_weight:
             return ce + self.dice_weight * dice_loss(logits, target, self.ignore_index)
         return ce
+
+
+class ArteryVeinLoss(torch.nn.Module):
+    """Loss of a (background, artery, vein) model on partly typed labels.
+
+    Cross-entropy where the type is known; where only "vessel" is known (crossings, uncertain pixels,
+    datasets without artery/vein labels) the log-probability of "artery or vein" (a partial-label
+    cross-entropy), so every vessel label teaches the vessel/background decision and only typed ones
+    the artery/vein decision. Vessel pixels weigh ``vessel_weight``; plus the soft Dice of the vessel
+    probability (1 - P(background)), as the vessel recipe uses.
+    """
+
+    def __init__(self, vessel_weight: float = 2.0, dice_weight: float = 1.0,
+                 ignore_index: int = IGNORE_INDEX) -> None:
+        super().__init__()
+        self.vessel_weight = vessel_weight
+        self.dice_weight = dice_weight
+        self.ignore_index = ignore_index
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        logp = logits.float().log_softmax(1)
+        valid = target != self.ignore_index
+        if not valid.any():
+            return logits.sum() * 0.0
+        vessel_logp = torch.logsumexp(logp[:, 1:3], dim=1)
+        typed = target.clamp(max=2).unsqueeze(1)
+        nll = torch.where(target == VESSEL_OF_UNKNOWN_TYPE, -vessel_logp,
+                          -logp.gather(1, typed).squeeze(1))
+        is_vessel = valid & (target != 0)
+        weight = torch.where(is_vessel, self.vessel_weight, 1.0) * valid
+        loss = (nll * weight).sum() / weight.sum()
+        if self.dice_weight:
+            p_vessel = vessel_logp.exp() * valid
+            v = is_vessel.float()
+            p_back = (1 - vessel_logp.exp()) * valid
+            b = (valid & ~is_vessel).float()
+            dice_v = (2 * (p_vessel * v).sum() + 1) / (p_vessel.sum() + v.sum() + 1)
+            dice_b = (2 * (p_back * b).sum() + 1) / (p_back.sum() + b.sum() + 1)
+            loss = loss + self.dice_weight * (1 - (dice_v + dice_b) / 2)
+        return loss

@@ -19,7 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.io.artery_vein import ARTERY, CROSSING, UNCERTAIN, VEIN
 from core.io.datasets import CARDS, Sample, split_train_val
+from core.measure.artery_vein import ArteryVeinAccumulator
 from core.measure.fov import fov_diameter
 from core.measure.validation import Validation, labelled_vessel_range
 from core.ml.checkpoint import (
@@ -31,10 +33,11 @@ from core.ml.checkpoint import (
     save_checkpoint,
 )
 from core.ml.devices import resolve_device
-from core.ml.losses import SegmentationLoss
+from core.ml.losses import ArteryVeinLoss, SegmentationLoss
 from core.ml.model import UNet
 from core.ml.preprocessing import Preprocessing
 from core.ml.transforms import training_transforms
+from core.predict.tasks import Task, get_task
 
 Progress = Callable[[int, int, dict[str, float]], None]
 
@@ -77,8 +80,10 @@ class TrainConfig:
     fov_target: int = 0
     trained_on: str = "DRIVE training"
     resume: bool = True
-    #: start from this checkpoint's weights (same architecture) instead of random ones
+    #: start from this checkpoint's weights (same architecture, or a vessel model for an artery/vein one)
     init: str = ""
+    #: what the model learns: "vessels" (background, vessel) or "arteries_veins" (background, artery, vein)
+    task: str = "vessels"
 
 
 @dataclass
@@ -108,9 +113,10 @@ class TrainingImages:
     """The training images as tensors: [0, 1] RGB, or already standardised inside their FOV when the
     preprocessing is per-image (whole-image statistics, as at inference; done once, not per step)."""
 
-    def __init__(self, samples: list[Sample], preprocessing: Preprocessing) -> None:
+    def __init__(self, samples: list[Sample], preprocessing: Preprocessing, task: str = "vessels") -> None:
         self.images: list[torch.Tensor] = []
-        self.targets = [torch.from_numpy(s.target()).long() for s in samples]
+        self.targets = [torch.from_numpy(s.artery_vein_target() if task == "arteries_veins" else s.target()).long()
+                        for s in samples]
         for s in samples:
             image = _to_tensor(s.image)
             self.images.append(preprocessing.normalize(image, s.fov) if preprocessing.normalization == "fov"
@@ -149,14 +155,38 @@ def predict_normalized(model: UNet, image: np.ndarray, preprocessing: Preprocess
     return logits.softmax(1)[0].cpu().numpy()
 
 
-def validate(model: UNet, samples: list[Sample], preprocessing: Preprocessing, device: torch.device) -> Validation:
-    """Vessel-class scores of ``samples`` (threshold and F1 are chosen from this)."""
+def validate(model: UNet, samples: list[Sample], preprocessing: Preprocessing, device: torch.device,
+             task: Task | None = None) -> tuple[Validation, dict[str, ArteryVeinAccumulator]]:
+    """Vessel scores of ``samples`` (threshold and F1 are chosen from this) and, for an artery/vein
+    model, its artery/vein scores per dataset on the samples that have artery/vein labels."""
     model.eval()
-    vessel = VESSEL_CLASSES.index("vessel")
+    task = task or get_task("vessels")
     result = Validation()
+    av: dict[str, ArteryVeinAccumulator] = {}
     for s in samples:
-        result.add(s, predict_normalized(model, s.image, preprocessing, device, s.fov)[vessel])
-    return result
+        p = predict_normalized(model, s.image, preprocessing, device, s.fov)
+        result.add(s, task.vessel_probability(p))
+        if task.name == "arteries_veins" and s.av is not None:
+            av.setdefault(s.dataset, ArteryVeinAccumulator()).add(p[1] >= p[2], s.av, s.fov)
+    return result, av
+
+
+def initial_weights(model: UNet, start: Any, task: Task) -> dict[str, torch.Tensor]:
+    """The weights to start from: ``start``'s as they are when the architecture matches; a vessel
+    model's for an artery/vein one, its vessel output split evenly into artery and vein (so the
+    vessel probability starts where the vessel model's is, and training learns only the type)."""
+    if start.arch == model.arch():
+        return start.state_dict
+    same_body = {**start.arch, "num_classes": model.arch()["num_classes"]} == model.arch()
+    if not (same_body and task.name == "arteries_veins" and tuple(start.classes) == VESSEL_CLASSES):
+        raise ValueError(f"the starting weights are a {start.arch} {tuple(start.classes)} model, not a "
+                         f"{model.arch()} one: use its base_c (an artery/vein model can start from a vessel model)")
+    state = dict(start.state_dict)
+    w, b = state["out_conv.0.weight"], state["out_conv.0.bias"]
+    half = math.log(2.0)
+    state["out_conv.0.weight"] = torch.cat([w[:1], w[1:2], w[1:2]])
+    state["out_conv.0.bias"] = torch.cat([b[:1], b[1:2] - half, b[1:2] - half])
+    return state
 
 
 def split_pool(samples: list[Sample], val_count: int, seed: int) -> tuple[list[Sample], list[Sample]]:
@@ -184,7 +214,17 @@ def resized_to_fov(sample: Sample, diameter: int) -> Sample:
                             align_corners=False, antialias=scale < 1)[0, 0] >= 0.5
     fov = F.interpolate(torch.from_numpy(sample.fov).float()[None, None], size=size, mode="nearest")[0, 0] > 0
     pixels = (image.clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).numpy()
-    return Sample(sample.name, pixels, vessels.numpy(), fov.numpy(), sample.dataset)
+    av = _resized_labels(sample.av, size, vessels, scale) if sample.av is not None else None
+    return Sample(sample.name, pixels, vessels.numpy(), fov.numpy(), sample.dataset, av)
+
+
+def _resized_labels(av: np.ndarray, size: tuple[int, int], vessels: torch.Tensor, scale: float) -> np.ndarray:
+    """Artery/vein labels resized by area: each resized vessel pixel takes the type covering most of it."""
+    kinds = (ARTERY, VEIN, CROSSING, UNCERTAIN)
+    onehot = torch.stack([torch.from_numpy(av == k).float() for k in kinds])[None]
+    area = F.interpolate(onehot, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)[0]
+    labels = torch.tensor(kinds, dtype=torch.uint8)[area.argmax(0)]
+    return torch.where(vessels, labels, torch.zeros_like(labels)).numpy()
 
 
 def train(
@@ -206,12 +246,13 @@ def train(
     log(f"training on {len(train_set)} images, validating on {len(val_set)} "
         f"({', '.join(s.name for s in val_set)}), device {device}")
 
-    model = UNet(3, len(VESSEL_CLASSES), config.bilinear, config.base_c)
+    task = get_task(config.task)
+    model = UNet(3, len(task.classes), config.bilinear, config.base_c)
     if config.init:
-        start = load_checkpoint(config.init)
-        if start.arch != model.arch():
-            raise ValueError(f"--init {config.init} is a {start.arch}, not a {model.arch()}: use its base_c")
-        model.load_state_dict(start.state_dict)
+        try:
+            model.load_state_dict(initial_weights(model, load_checkpoint(config.init), task))
+        except ValueError as exc:
+            raise ValueError(f"--init {config.init}: {exc}") from None
         log(f"starting from the weights of {config.init}")
     model = model.to(device).to(memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -221,7 +262,9 @@ def train(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: poly_lr_factor(s, total, config.warmup_epochs * steps)
     )
-    criterion = SegmentationLoss(config.class_weights, config.dice_weight).to(device)
+    criterion: torch.nn.Module = (
+        ArteryVeinLoss(config.class_weights[1], config.dice_weight) if task.name == "arteries_veins"
+        else SegmentationLoss(config.class_weights, config.dice_weight)).to(device)
     use_amp = config.amp and device.type == "cuda"
     # On the CPU autocast means bf16: worth it only where the CPU computes bf16 natively.
     autocast = use_amp or (config.amp and device.type == "cpu" and cpu_has_native_bf16())
@@ -237,10 +280,10 @@ def train(
         fov_width = int(np.median([fov_diameter(s.fov) for s in train_set]))
         preprocessing = Preprocessing(config.mean, config.std, "RGB", fov_width, config.normalization)
     transform = training_transforms(config.crop, preprocessing, config.scale, config.photometric)
-    train_images = TrainingImages(train_set, preprocessing)
+    train_images = TrainingImages(train_set, preprocessing, task.name)
 
     state_path = out / "last_state.pt"
-    start_epoch, best = 0, {"f1": -1.0, "epoch": -1, "threshold": 0.5, "auc": float("nan")}
+    start_epoch, best = 0, {"f1": -1.0, "epoch": -1, "threshold": 0.5, "auc": float("nan"), "score": -1.0}
     history: list[dict[str, float]] = []
     if config.resume and state_path.is_file():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
@@ -289,19 +332,26 @@ def train(
                                  "val_auc": float("nan"), "val_threshold": float("nan")}
         last = epoch == config.epochs - 1
         if val_set and ((epoch + 1) % config.val_every == 0 or last):
-            acc = validate(evaluated, val_set, preprocessing, device)
+            acc, av = validate(evaluated, val_set, preprocessing, device, task)
             thr, f1 = acc.best_threshold()
             row.update(val_f1=f1, val_auc=acc.roc_auc(), val_threshold=thr)
             by_dataset = acc.f1_by_dataset(thr)
-            if len(by_dataset) > 1:
+            av_by_dataset = {k: a.scores().accuracy for k, a in av.items()}
+            # An artery/vein model is chosen by its mean artery/vein accuracy over the datasets that
+            # have those labels; a vessel model by its vessel F1.
+            score = float(np.mean(list(av_by_dataset.values()))) if av_by_dataset else f1
+            if len(by_dataset) > 1 or av_by_dataset:
                 log(f"epoch {epoch}: validation F1 {f1:.4f} at {thr:.2f} ("
-                    + ", ".join(f"{k} {v:.4f}" for k, v in by_dataset.items()) + ")")
-            if f1 > best["f1"] or (config.select == "last" and last):
-                best = {"f1": f1, "epoch": epoch, "threshold": thr, "auc": row["val_auc"], "by_dataset": by_dataset}
-                _save_model(evaluated, preprocessing, config, best, out / "best.pt", train_set, val_set)
+                    + ", ".join(f"{k} {v:.4f}" for k, v in by_dataset.items()) + ")"
+                    + ("; artery/vein accuracy " + ", ".join(f"{k} {v:.4f}" for k, v in av_by_dataset.items())
+                       if av_by_dataset else ""))
+            if score > best.get("score", best["f1"]) or (config.select == "last" and last):
+                best = {"f1": f1, "epoch": epoch, "threshold": thr, "auc": row["val_auc"], "by_dataset": by_dataset,
+                        "score": score, "av_by_dataset": av_by_dataset}
+                _save_model(evaluated, preprocessing, config, best, out / "best.pt", train_set, val_set, task)
         elif not val_set and last:
             best = {"f1": float("nan"), "epoch": epoch, "threshold": 0.5, "auc": float("nan")}
-            _save_model(evaluated, preprocessing, config, best, out / "best.pt", train_set, val_set)
+            _save_model(evaluated, preprocessing, config, best, out / "best.pt", train_set, val_set, task)
         row["seconds"] = time.perf_counter() - t0
         history.append(row)
         with log_path.open("a", newline="") as f:
@@ -355,9 +405,11 @@ def hardware() -> str:
 
 
 def _save_model(model: UNet, preprocessing: Preprocessing, config: TrainConfig, best: dict[str, Any],
-                path: Path, train_set: list[Sample], val_set: list[Sample]) -> None:
+                path: Path, train_set: list[Sample], val_set: list[Sample], task: Task) -> None:
+    av_metrics = ({"artery_vein_accuracy_by_dataset": best["av_by_dataset"]} if best.get("av_by_dataset") else {})
     ckpt = model_checkpoint(
         model, preprocessing,
+        classes=task.classes,
         thresholds={"vessel": float(min(max(best["threshold"], 0.01), 0.99))},
         trained_on=f"{config.trained_on}: images {', '.join(s.name for s in train_set)}",
         metrics={"vessel_fraction_range": labelled_vessel_range(train_set),
@@ -365,7 +417,7 @@ def _save_model(model: UNet, preprocessing: Preprocessing, config: TrainConfig, 
                                 "roc_auc": best["auc"], "epoch": best["epoch"],
                                 **({"datasets": {s.name: s.dataset for s in val_set},
                                     "f1_by_dataset": best["by_dataset"]} if len(best.get("by_dataset", {})) > 1
-                                   else {})}},
+                                   else {}), **av_metrics}},
         recipe={**{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
                 "datasets": training_data_card(train_set), "hardware": hardware()},
     )

@@ -32,6 +32,10 @@ class Task(Protocol):
         """Label mask (uint8 H×W, values index ``classes``) from C×H×W probabilities."""
         ...
 
+    def vessel_probability(self, probabilities: np.ndarray) -> np.ndarray:
+        """The H×W probability that a pixel is vessel (of any kind)."""
+        ...
+
 
 @dataclass(frozen=True)
 class VesselTask:
@@ -45,8 +49,28 @@ class VesselTask:
         vessel = probabilities[self.classes.index("vessel")]
         return (vessel >= float(thresholds["vessel"])).astype(np.uint8)
 
+    def vessel_probability(self, probabilities: np.ndarray) -> np.ndarray:
+        return probabilities[self.classes.index("vessel")]
 
-TASKS: dict[str, Task] = {"vessels": VesselTask()}
+
+@dataclass(frozen=True)
+class ArteryVeinTask:
+    """Arteries and veins: a pixel is vessel where P(artery) + P(vein) reaches the "vessel" threshold,
+    and then artery or vein by whichever of the two is more probable (labels 1 artery, 2 vein)."""
+
+    name: str = "arteries_veins"
+    classes: tuple[str, ...] = ("background", "artery", "vein")
+    thresholded: tuple[str, ...] = ("vessel",)
+
+    def decode(self, probabilities: np.ndarray, thresholds: Mapping[str, float]) -> np.ndarray:
+        vessel = self.vessel_probability(probabilities) >= float(thresholds["vessel"])
+        return np.where(vessel, np.where(probabilities[1] >= probabilities[2], 1, 2), 0).astype(np.uint8)
+
+    def vessel_probability(self, probabilities: np.ndarray) -> np.ndarray:
+        return probabilities[1] + probabilities[2]
+
+
+TASKS: dict[str, Task] = {"vessels": VesselTask(), "arteries_veins": ArteryVeinTask()}
 
 
 def get_task(name: str) -> Task:
