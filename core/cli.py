@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning; same --base-c)")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help=DEVICE_HELP)
+    tr.add_argument("--task", choices=("vessels", "arteries_veins"), default="vessels",
+                    help="what to learn: vessels, or arteries and veins (from the datasets' artery/vein labels; "
+                         "--init can be a vessel model)")
     tr.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                     help="validate and save an exponential moving average of the weights (e.g. 0.999; 0: off)")
     tr.add_argument("--select", choices=["best", "last"], default="best",
@@ -196,7 +199,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         photometric=not args.no_photometric, val_count=args.val_count, seed=args.seed, device=args.device,
         resume=not args.no_resume, ema=args.ema, amp=not args.no_amp, select=args.select,
         normalization=args.normalization, fov_target=args.fov_target, val_every=args.val_every,
-        init=str(args.init or ""),
+        init=str(args.init or ""), task=args.task,
         trained_on="training splits of " + ", ".join(FOLDERS[d] for d in args.datasets) if args.datasets
         else "DRIVE training",
     )
