@@ -30,6 +30,7 @@ from core.resources import default_model_path
 from gui.canvas.style import OverlayStyle
 from gui.dialogs import prompts
 from gui.document.document import ImageDocument
+from gui.document.unsaved import unsaved_changes
 from gui.jobs.runner import JobRunner
 from gui.settings import AppSettings
 
@@ -150,13 +151,16 @@ class Exporter(QObject):
     def resolve_unsaved(self, docs: Sequence[ImageDocument], revert: bool) -> bool:
         """Ask Save / Discard / Cancel for the modified ones among ``docs``; True when it is fine to go on.
 
-        Save exports each (one folder question); Discard forgets the edits since the last export
-        (``revert``: undo them, keeping them redoable, for an image that stays open).
+        Save exports each (one folder question); Discard forgets the changes since the last export
+        (``revert``: undo them, keeping them redoable, for an image that stays open). An image that stays
+        open loses nothing but hand edits are asked about: a result alone (a new prediction, a moved
+        threshold) stays with it unasked.
         """
-        modified = [d for d in docs if d.modified and d.mask is not None]
-        if not modified:
+        found = [(d, u) for d in docs if (u := unsaved_changes(d)) is not None and (u.hand_edits or not revert)]
+        if not found:
             return True
-        answer = prompts.ask_unsaved(self.parent_widget, [d.name for d in modified])
+        modified = [d for d, _ in found]
+        answer = prompts.ask_unsaved(self.parent_widget, [u for _, u in found])
         if answer == "cancel":
             return False
         if answer == "discard":

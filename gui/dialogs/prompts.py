@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
 
+from gui.document.unsaved import Unsaved
+
 Btn = QMessageBox.ButtonRole
 MAX_LISTED = 8
 
@@ -45,15 +47,25 @@ def _ask(parent: QWidget | None, title: str, text: str, choices: list[tuple[str,
     return escape
 
 
-def ask_unsaved(parent: QWidget | None, names: Sequence[str]) -> str:
-    """'save', 'discard' or 'cancel' for images whose edits were not exported."""
-    one = len(names) == 1
-    text = (f"{names[0]} has edits that were not exported." if one
-            else f"{len(names)} images have edits that were not exported:\n{_listing(list(names))}")
-    return _ask(parent, "Unsaved edits", text,
+def ask_unsaved(parent: QWidget | None, items: Sequence[Unsaved]) -> str:
+    """'save', 'discard' or 'cancel' for images whose changes were not exported.
+
+    The question says whether they are hand edits or only a result (a new prediction, a moved
+    threshold); Save is the default only when hand edits would be lost.
+    """
+    edits = any(u.hand_edits for u in items)
+    if len(items) == 1:
+        u = items[0]
+        text = (f"{u.name} has hand edits that were not exported." if u.hand_edits
+                else f"The result for {u.name} was not exported ({u.describe()}); nothing was edited by hand.")
+    else:
+        text = (f"{len(items)} images have changes that were not exported:\n"
+                + _listing([f"{u.name}: {u.describe()}" for u in items]))
+    info = ("Save exports the mask and its files; Discard drops the edits since the last export." if edits
+            else "Save exports the result; without it, segmenting again gives the result back.")
+    return _ask(parent, "Unsaved edits" if edits else "Result not exported", text,
                 [("save", "Save (Export)…", Btn.AcceptRole), ("discard", "Discard", Btn.DestructiveRole),
-                 ("cancel", "Cancel", Btn.RejectRole)], "save", "cancel",
-                info="Save exports the mask and its files; Discard drops the edits since the last export.")
+                 ("cancel", "Cancel", Btn.RejectRole)], "save" if edits else "discard", "cancel", info=info)
 
 
 def ask_rerun(parent: QWidget | None, name: str) -> str:

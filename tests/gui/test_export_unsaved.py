@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 import gui.dialogs.prompts
@@ -102,7 +103,8 @@ def test_closing_with_unsaved_edits_asks_save_discard_cancel(qtbot, window, tmp_
     out.mkdir()
     window.headless = False
     asked: list[list[str]] = []
-    monkeypatch.setattr(gui.dialogs.prompts, "ask_unsaved", lambda _p, names: asked.append(list(names)) or answer)
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_unsaved",
+                        lambda _p, items: asked.append([u.name for u in items]) or answer)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_a, **_k: str(out))
     window.autosave.flush()
     assert any(isolated_app_data.iterdir())
@@ -168,3 +170,33 @@ def test_export_does_not_wait_behind_a_running_segmentation(qtbot, make_window, 
     assert time.perf_counter() - start < 5.0 and window.segmenting
     assert (out / "eye_mask.png").is_file()
     window.cancel_segmentation()
+
+
+def test_a_moved_threshold_is_an_unexported_result_not_an_edit(qtbot, make_window, image_folder: Path,  # noqa: ANN001
+                                                               monkeypatch) -> None:
+    window = make_window(FakeService())
+    assert window.open_path(image_folder)
+    segment_and_wait(qtbot, window)
+    window.headless = False
+    asked: list[list] = []
+    monkeypatch.setattr(gui.dialogs.prompts, "ask_unsaved", lambda _p, items: asked.append(list(items)) or "cancel")
+    slider = window.threshold.slider
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_PageUp)  # a real key press on the slider
+    assert window.document.threshold > 0.5 and window.document.modified
+
+    step_and_wait(qtbot, window, 1)  # the result stays with its image: leaving it is not asked about
+    assert asked == [] and window.document.name == "b.png"
+    step_and_wait(qtbot, window, -1)
+
+    assert not window.close()  # closing would lose it: asked, and Cancel keeps the window
+    [item] = asked[0]
+    assert item.name == "a.png" and not item.hand_edits
+    assert item.threshold[0] == pytest.approx(0.5) and item.threshold[1] == pytest.approx(window.document.threshold)
+    assert item.describe().startswith("threshold 0.500 → ")
+
+    window.canvas.zoom_100()
+    drag(window.canvas, [(20, 20), (30, 20)])  # now a hand edit too
+    assert not window.close()
+    assert asked[1][0].hand_edits and asked[1][0].describe() == "hand edits"
+    window.headless = True

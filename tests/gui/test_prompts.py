@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 import gui.dialogs.prompts as prompts
+from gui.document.unsaved import Unsaved
 
 
 def clicking(monkeypatch: pytest.MonkeyPatch, label: str | None) -> list[QMessageBox]:
@@ -26,8 +27,25 @@ def clicking(monkeypatch: pytest.MonkeyPatch, label: str | None) -> list[QMessag
                                                ("Cancel", "cancel"), (None, "cancel")])
 def test_unsaved(qtbot, monkeypatch, label, answer) -> None:  # noqa: ANN001
     shown = clicking(monkeypatch, label)
-    assert prompts.ask_unsaved(None, ["a.png", "b.png"]) == answer
-    assert "2 images" in shown[0].text() and "a.png" in shown[0].text()
+    items = [Unsaved("a.png", hand_edits=True), Unsaved("b.png", hand_edits=False, threshold=(0.59, 0.42))]
+    assert prompts.ask_unsaved(None, items) == answer
+    text = shown[0].text()
+    assert "2 images" in text and "a.png: hand edits" in text and "b.png: threshold 0.590 → 0.420" in text
+    assert shown[0].defaultButton().text() == "Save (Export)…"  # hand edits would be lost
+
+
+def test_unsaved_says_a_result_alone_is_not_an_edit(qtbot, monkeypatch) -> None:  # noqa: ANN001
+    shown = clicking(monkeypatch, None)
+    prompts.ask_unsaved(None, [Unsaved("eye.png", hand_edits=False, threshold=(0.59, 0.42))])
+    text = shown[0].text()
+    assert "result for eye.png was not exported (threshold 0.590 → 0.420)" in text
+    assert "nothing was edited by hand" in text and "edits that" not in text
+    assert shown[0].defaultButton().text() == "Discard"  # nothing of the user's own work is at stake
+
+    shown = clicking(monkeypatch, None)
+    prompts.ask_unsaved(None, [Unsaved("eye.png", hand_edits=True)])
+    assert shown[0].text() == "eye.png has hand edits that were not exported."
+    assert shown[0].defaultButton().text() == "Save (Export)…"
 
 
 @pytest.mark.parametrize(("label", "answer"), [("Replace", "replace"), ("Keep Edits", "keep"),
