@@ -238,6 +238,8 @@ class MainWindow(QMainWindow):
         self.devices_choice.textChanged.connect(self.status.show_device)
         self.models.changed.connect(self.modelChanged)
         self.models.cardReady.connect(self._show_card)
+        self.models.cardKnown.connect(
+            lambda card: self.threshold.set_model_threshold((card.get("thresholds") or {}).get("vessel")))
         self.models.failed.connect(self.report_error)
         self.models.message.connect(lambda text: self.status.show_message(text, 8000))
         self.status.cancel.clicked.connect(self.cancel_segmentation)
@@ -547,6 +549,7 @@ class MainWindow(QMainWindow):
 
     def _on_devices(self, found: dict[str, str]) -> None:
         self._probe = None
+        self.models.fetch_card()  # torch is loaded now: the model's threshold for the threshold control
         message = self.devices_choice.set_available(found)
         if message:
             self.notify(message)

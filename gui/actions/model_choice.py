@@ -19,6 +19,8 @@ from gui.settings import AppSettings
 class ModelChoice(QObject):
     changed = Signal(str)  # new model path ("" = default model)
     cardReady = Signal(object)  # card dict, after show_card()
+    #: the card of the current model is known (after fetch_card, a load, or a change back to the default)
+    cardKnown = Signal(object)
     failed = Signal(str, str)  # title, message
     message = Signal(str)  # status-bar text
 
@@ -53,6 +55,15 @@ class ModelChoice(QObject):
         self.settings.model_path = ""
         self.message.emit(f"Model: {self.name}")
         self.changed.emit("")
+        self.fetch_card()
+
+    def fetch_card(self) -> int | None:
+        """Read the current model's card in the worker (``cardKnown`` follows); None when it is known already."""
+        card = self._cards.get(self.path)
+        if card is not None:
+            self.cardKnown.emit(card)
+            return None
+        return self._check(self.path, "info")
 
     def show_card(self) -> None:
         card = self._cards.get(self.path)
@@ -78,8 +89,10 @@ class ModelChoice(QObject):
             self.settings.model_path = path or ""
             self.message.emit(f"Model: {self.name} (the next segmentation uses it)")
             self.changed.emit(path or "")
-        else:
+        elif purpose == "show":
             self.cardReady.emit(card)
+        if path == self.path:
+            self.cardKnown.emit(card)
 
     def _on_failed(self, rid: int, message: str) -> None:
         purpose, _path = self._requests.pop(rid, ("", None))
