@@ -280,7 +280,7 @@ class ImageDocument(QObject):
     def start_from_model(self) -> bool:
         """Replace the mask with the model's at the current threshold (undoable; needs a prediction)."""
         if not self.has_prediction:
-            raise ValueError(f"{self.name} has not been segmented yet: Segment (Ctrl+R) first")
+            raise ValueError(f"{self.name} has not been segmented yet: Segment first")
         self.ensure_mask()
         return self._push(self.vessels.start_from_model())
 

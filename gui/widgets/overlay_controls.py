@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.actions.shortcuts import first_key
 from gui.canvas.render import HEATMAPS
 from gui.canvas.style import OverlayStyle
 
@@ -30,15 +31,15 @@ class OverlayControls(QWidget):
     def __init__(self, style: OverlayStyle, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.overlay_style = style
-        self.show_mask = QCheckBox("Show (M)")
+        self.show_mask = QCheckBox(f"Show ({first_key('show_mask')})")
         self.mask_color = QPushButton()
         self.mask_color.setToolTip("Colour of the vessel mask")
         self.mask_opacity = _opacity_slider()
-        self.show_heat = QCheckBox("Show as heat map (H)")
+        self.show_heat = QCheckBox(f"Show as heat map ({first_key('show_heat')})")
         self.heatmap = QComboBox()
         self.heatmap.addItems(list(HEATMAPS))
         self.heat_opacity = _opacity_slider()
-        self.show_fov = QCheckBox("Show outline (F)")
+        self.show_fov = QCheckBox(f"Show outline ({first_key('show_fov')})")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for title, rows in (("Vessel mask", [self.show_mask, ("Colour", self.mask_color),

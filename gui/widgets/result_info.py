@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QWidget
 
 from core.edit.task_result import MaskSource
 from core.measure.plausibility import result_warnings
+from gui.actions.shortcuts import first_key
 from gui.document.document import ImageDocument
 from gui.widgets.document_label import DocumentLabel
 
@@ -38,7 +39,7 @@ class ResultInfo(DocumentLabel):
             return
         info, fraction = doc.prediction_info, doc.vessel_fraction()
         if fraction is None:
-            self.setText("Not segmented yet: Segment (Ctrl+R), or draw a mask by hand.")
+            self.setText(f"Not segmented yet: Segment ({first_key('segment')}), or draw a mask by hand.")
             return
         lines = [f"Vessels: {fraction * 100:.1f} % of the field of view"]
         if doc.mask_source in _SOURCES:

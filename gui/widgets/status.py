@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
+from gui.actions.shortcuts import first_key
 from gui.widgets.elided_label import ElidedLabel
 
 
@@ -32,7 +33,7 @@ class StatusPanel:
         self.progress.setTextVisible(True)
         self.progress.hide()
         self.cancel = QPushButton("Cancel")
-        self.cancel.setToolTip("Stop the segmentation (Esc)")
+        self.cancel.setToolTip(f"Stop the segmentation ({first_key('cancel')})")
         self.cancel.hide()
         # all permanent: temporary messages ("Segmented … in 2.1 s") must not hide the pixel readout
         for w in (self.pixel, self.zoom, self.size, self.device, self.progress, self.cancel):

@@ -6,6 +6,7 @@ from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QSpinBox, QToolButton, QWidget
 
+from gui.actions.shortcuts import first_key
 from gui.canvas.tools import MAX_SIZE, MIN_SIZE, ToolState
 
 
@@ -26,7 +27,8 @@ class ToolPanel(QGroupBox):
             self.buttons.append(b)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(MIN_SIZE, MAX_SIZE)
-        self.slider.setToolTip("Brush diameter in image pixels ( [ smaller, ] bigger )")
+        self.slider.setToolTip(f"Brush diameter in image pixels ( {first_key('smaller_brush')} smaller, "
+                               f"{first_key('bigger_brush')} bigger )")
         self.spin = QSpinBox()
         self.spin.setRange(MIN_SIZE, MAX_SIZE)
         self.spin.setSuffix(" px")
