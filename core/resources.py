@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_MODEL = "vessels_unet16.pt"
+DEFAULT_ARTERY_VEIN_MODEL = "arteries_veins_unet16.pt"
 SAMPLE_IMAGE = "fundus_cc0.jpg"
 
 
@@ -24,6 +25,10 @@ def resource_path(*parts: str) -> Path:
 
 def default_model_path() -> Path:
     return resource_path("models", DEFAULT_MODEL)
+
+
+def default_artery_vein_model_path() -> Path:
+    return resource_path("models", DEFAULT_ARTERY_VEIN_MODEL)
 
 
 def sample_image_path() -> Path:

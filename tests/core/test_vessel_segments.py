@@ -1,0 +1,53 @@
+"""Vessel segments and segment-consistent artery/vein typing."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.edit.vessel_segments import segment_at, segment_map
+from core.io.artery_vein import ARTERY, VEIN
+from core.predict.artery_vein import classify_vessels, inconsistent_fraction
+
+
+def _cross() -> np.ndarray:
+    """Two 3-px-wide vessels crossing at the centre of a 61×61 image."""
+    m = np.zeros((61, 61), bool)
+    m[29:32, 2:59] = True
+    m[2:59, 29:32] = True
+    return m
+
+
+def test_a_crossing_splits_two_vessels_into_four_segments() -> None:
+    segments = segment_map(_cross())
+    assert segments.max() == 4
+    assert (segments > 0).sum() == _cross().sum()  # every vessel pixel has a segment
+    assert len({segments[30, 5], segments[30, 55], segments[5, 30], segments[55, 30]}) == 4
+
+
+def test_an_empty_mask_has_no_segments_and_a_blob_is_one() -> None:
+    assert segment_map(np.zeros((10, 10), bool)).max() == 0
+    blob = np.zeros((10, 10), bool)
+    blob[4:6, 4:6] = True
+    assert segment_map(blob).max() == 1
+
+
+def test_a_click_beside_a_thin_vessel_finds_it_and_far_away_finds_none() -> None:
+    segments = segment_map(_cross())
+    assert segment_at(segments, 27, 10) == segments[30, 10]  # 2 px above the vessel
+    assert segment_at(segments, 10, 10) == 0
+    assert segment_at(segments, -1, 500) == 0
+
+
+def test_segment_typing_takes_the_majority_and_removes_flips() -> None:
+    vessels = _cross()
+    p_artery = np.where(vessels, 0.2, 0.0).astype(np.float32)
+    p_vein = np.where(vessels, 0.7, 0.0).astype(np.float32)
+    p_artery[29:32, 2:25] = 0.8  # the left arm is mostly artery ...
+    p_vein[29:32, 2:25] = 0.1
+    p_artery[29:32, 10:12], p_vein[29:32, 10:12] = 0.1, 0.8  # ... with a short flip inside it
+    per_pixel = classify_vessels(vessels, p_artery, p_vein, consistent=False)
+    per_segment = classify_vessels(vessels, p_artery, p_vein, consistent=True)
+    assert per_pixel[30, 11] == VEIN and per_segment[30, 11] == ARTERY
+    assert per_segment[30, 55] == VEIN and (per_segment[~vessels] == 0).all()
+    assert inconsistent_fraction(vessels, per_pixel) > 0
+    assert inconsistent_fraction(vessels, per_segment) == 0
