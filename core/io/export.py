@@ -37,6 +37,7 @@ from PIL import Image
 
 from core.edit.mask_ops import vessel_fraction
 from core.errors import ExportExistsError, ImageReadError, ImageWriteError
+from core.io.artery_vein import labels_from_rgb, rgb_from_labels
 from core.io.atomic import write_bytes_atomic
 from core.io.dicom_privacy import sidecar_fields, source_label
 from core.io.images import read_image, write_image
@@ -140,6 +141,24 @@ def export_mask(path: str | os.PathLike[str], mask: np.ndarray, overwrite: bool 
     p = Path(path)
     check_targets([p], overwrite)
     return write_image(p, mask_to_uint8(mask))
+
+
+def export_artery_vein(path: str | os.PathLike[str], labels: np.ndarray, overwrite: bool = False) -> Path:
+    """Write artery/vein labels as an RGB PNG in the datasets' colours (red artery, blue vein, green
+    crossing, white uncertain, black background)."""
+    p = Path(path)
+    check_targets([p], overwrite)
+    return write_image(p, rgb_from_labels(np.asarray(labels)))
+
+
+def read_artery_vein(path: str | os.PathLike[str], shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Artery/vein labels from an RGB file in the datasets' colours; with ``shape`` a size mismatch
+    raises :class:`ImageReadError` giving both sizes."""
+    labels = labels_from_rgb(read_image(path, mode="RGB"))
+    if shape is not None and labels.shape != tuple(shape):
+        raise ImageReadError(f"{path}: labels are {labels.shape[1]}x{labels.shape[0]} "
+                             f"but the image is {shape[1]}x{shape[0]}")
+    return labels
 
 
 def export_probability(path: str | os.PathLike[str], prob: np.ndarray, overwrite: bool = False) -> Path:

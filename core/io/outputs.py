@@ -2,7 +2,8 @@
 
 The contract, shared by the CLI, batch and the app's export (outside tools rely on it):
 ``<stem>_mask.png``, ``<stem>_prob.png``, ``<stem>_overlay.png`` (or ``.jpg``), ``<stem>_info.json``
-(or ``.csv``), and for a DICOM source ``<stem>_seg.dcm`` (a DICOM Segmentation).
+(or ``.csv``), ``<stem>_av.png`` (arteries red, veins blue, crossings green: the RITE/HRF colours), and
+for a DICOM source ``<stem>_seg.dcm`` (a DICOM Segmentation).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ class OutputNames:
     @property
     def prob(self) -> Path:
         return self.folder / f"{self.stem}_prob.png"
+
+    @property
+    def av(self) -> Path:
+        return self.folder / f"{self.stem}_av.png"
 
     @property
     def seg(self) -> Path:

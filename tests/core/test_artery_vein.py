@@ -114,3 +114,19 @@ def test_resizing_a_sample_keeps_artery_and_vein_labels() -> None:
     assert small.av is not None and small.av.shape == small.vessels.shape
     assert set(np.unique(small.av[small.vessels])) == {ARTERY, VEIN}
     assert (small.av[~small.vessels] == 0).all()
+
+
+def test_artery_vein_labels_export_and_read_back(tmp_path) -> None:
+    from core.errors import ExportExistsError, ImageReadError
+    from core.io.export import export_artery_vein, read_artery_vein
+    from core.io.outputs import OutputNames
+
+    labels = _labels()
+    path = OutputNames(tmp_path, "eye").av
+    assert path.name == "eye_av.png"
+    export_artery_vein(path, labels)
+    np.testing.assert_array_equal(read_artery_vein(path, labels.shape), labels)
+    with pytest.raises(ExportExistsError):
+        export_artery_vein(path, labels)
+    with pytest.raises(ImageReadError, match="8x6"):
+        read_artery_vein(path, (7, 7))
