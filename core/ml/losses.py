@@ -54,14 +54,18 @@ class ArteryVeinLoss(torch.nn.Module):
     datasets without artery/vein labels) the log-probability of "artery or vein" (a partial-label
     cross-entropy), so every vessel label teaches the vessel/background decision and only typed ones
     the artery/vein decision. Vessel pixels weigh ``vessel_weight``; plus the soft Dice of the vessel
-    probability (1 - P(background)), as the vessel recipe uses.
+    probability (1 - P(background)), as the vessel recipe uses; plus, weighted by ``type_weight``, the
+    artery-vs-vein cross-entropy averaged over the typed vessel pixels alone. Vessels are a tenth of the
+    pixels, so inside the first term the type decision gets a tenth of the gradient; averaged on its own
+    it learns several times faster.
     """
 
-    def __init__(self, vessel_weight: float = 2.0, dice_weight: float = 1.0,
+    def __init__(self, vessel_weight: float = 2.0, dice_weight: float = 1.0, type_weight: float = 1.0,
                  ignore_index: int = IGNORE_INDEX) -> None:
         super().__init__()
         self.vessel_weight = vessel_weight
         self.dice_weight = dice_weight
+        self.type_weight = type_weight
         self.ignore_index = ignore_index
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -76,6 +80,11 @@ class ArteryVeinLoss(torch.nn.Module):
         is_vessel = valid & (target != 0)
         weight = torch.where(is_vessel, self.vessel_weight, 1.0) * valid
         loss = (nll * weight).sum() / weight.sum()
+        typed_pixels = (target == 1) | (target == 2)
+        if self.type_weight and typed_pixels.any():
+            type_logp = logits.float()[:, 1:3].log_softmax(1)
+            type_nll = -type_logp.gather(1, (target.clamp(1, 2) - 1).unsqueeze(1)).squeeze(1)
+            loss = loss + self.type_weight * type_nll[typed_pixels].mean()
         if self.dice_weight:
             p_vessel = vessel_logp.exp() * valid
             v = is_vessel.float()

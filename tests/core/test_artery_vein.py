@@ -130,3 +130,18 @@ def test_artery_vein_labels_export_and_read_back(tmp_path) -> None:
         export_artery_vein(path, labels)
     with pytest.raises(ImageReadError, match="8x6"):
         read_artery_vein(path, (7, 7))
+
+
+def test_the_type_term_pulls_typed_pixels_towards_their_type() -> None:
+    from core.ml.losses import ArteryVeinLoss
+
+    target = torch.tensor([[[0, 1], [2, VESSEL_OF_UNKNOWN_TYPE]]])
+    logits = torch.zeros(1, 3, 2, 2, requires_grad=True)
+    ArteryVeinLoss(dice_weight=0.0, type_weight=0.0)(logits, target).backward()
+    without = logits.grad.clone()
+    logits.grad = None
+    ArteryVeinLoss(dice_weight=0.0, type_weight=1.0)(logits, target).backward()
+    extra = logits.grad - without
+    assert extra[0, 1, 0, 1] < 0 < extra[0, 2, 0, 1]  # the artery pixel: more artery, less vein
+    assert extra[0, 2, 1, 0] < 0 < extra[0, 1, 1, 0]  # the vein pixel: the other way round
+    assert extra[0, :, 0, 0].abs().max() == 0 and extra[0, :, 1, 1].abs().max() == 0  # others untouched
