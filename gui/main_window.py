@@ -33,6 +33,7 @@ from core.io.loaded import LoadedImage
 from core.predict.service import PredictionService, SegmentRequest
 from core.resources import default_model_path
 from gui.actions import shortcuts
+from gui.actions.brush_sizes import BrushSizes
 from gui.actions.device_choice import DeviceChoice
 from gui.actions.editing import EditingUi
 from gui.actions.export import Exporter, written_summary
@@ -94,8 +95,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.editing = EditingUi(self, self.report_error, IMAGE_FILTER, lambda: self.settings.last_dir)
         self.canvas.set_tools(self.editing.tools)
-        if self.settings.brush_size > 0:
-            self.editing.tools.set_size(self.settings.brush_size)
+        self.brush_sizes = BrushSizes(self.editing.tools, self.settings, self)
         self.exporter = Exporter(self, self.io_jobs, self.settings, self.overlay_style, lambda: self.models.path,
                                  self.report_error)
         self.autosave = Autosaver(autosave_dir, parent=self)
@@ -252,6 +252,7 @@ class MainWindow(QMainWindow):
         self.autosave.failed.connect(lambda text: self.status.show_message(text, 10000))
         self.canvas.cursorMoved.connect(self._on_cursor)
         self.canvas.zoomChanged.connect(self.status.show_zoom)
+        self.canvas.zoomChanged.connect(self.editing.panel.set_zoom)
         self.overlay_style.changed.connect(self._sync_overlay_actions)
         self._on_busy(False)
 
@@ -426,6 +427,7 @@ class MainWindow(QMainWindow):
     def _show_document(self, doc: ImageDocument | None) -> None:
         self.canvas.set_document(doc)
         self._on_cursor(-1, -1)  # the readout described the previous image; the next mouse move fills it
+        self.brush_sizes.follow(doc)
         self.threshold.set_document(doc)
         self.result_info.set_document(doc)
         self.dicom_info.set_document(doc)
@@ -682,7 +684,6 @@ class MainWindow(QMainWindow):
             self.status.show_message("Stopping the segmentation…")
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_overlay(self.overlay_style.to_strings())
-        self.settings.brush_size = self.editing.tools.size
         self.settings.sync()
         self.shutdown()
         event.accept()

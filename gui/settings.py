@@ -83,17 +83,15 @@ class AppSettings:
     def export_dir(self, path: str) -> None:
         self.store.setValue("files/export_dir", path)
 
-    @property
-    def brush_size(self) -> int:
-        """Brush diameter in image pixels (0: not chosen yet)."""
+    def brush_size_for(self, size_class: str) -> int:
+        """Brush diameter in image pixels chosen for images of ``size_class`` (0: not chosen yet)."""
         try:
-            return int(self._get_str("edit/brush_size", "0") or 0)
+            return max(0, int(self._get_str(f"edit/brush_sizes/{size_class}", "0") or 0))
         except ValueError:
             return 0
 
-    @brush_size.setter
-    def brush_size(self, size: int) -> None:
-        self.store.setValue("edit/brush_size", int(size))
+    def set_brush_size_for(self, size_class: str, size: int) -> None:
+        self.store.setValue(f"edit/brush_sizes/{size_class}", int(size))
 
     @property
     def batch_dirs(self) -> tuple[str, str]:

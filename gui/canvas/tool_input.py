@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsScene
 
+from core.edit.mask_ops import MIN_RADIUS
 from gui.canvas.tools import Tool, ToolState
 from gui.document.commands import next_stroke_id
 from gui.document.document import ImageDocument
@@ -122,7 +123,7 @@ class ToolInput:
         if self.document is None or pos is None or tool.is_lasso:
             self.outline.setVisible(False)
             return
-        r = self.tools.radius
+        r = max(self.tools.radius, MIN_RADIUS)  # the footprint: a 1-px brush still paints the pixel under it
         self.outline.setRect(QRectF(pos.x() - r, pos.y() - r, 2 * r, 2 * r))
         self.outline.setPen(_pen(QColor(255, 255, 255), dashed=not tool.adds_vessel))
         self.outline.setVisible(True)

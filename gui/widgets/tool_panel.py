@@ -37,16 +37,26 @@ class ToolPanel(QGroupBox):
         row.addWidget(self.slider, 1)
         row.addWidget(self.spin)
         grid.addLayout(row, (len(tool_actions) + 1) // 2, 0, 1, 2)
+        self.zoom = 1.0
+        self.on_screen = QLabel()  # what the image-pixel size means at the current zoom
+        self.on_screen.setStyleSheet("color: gray")
+        self.on_screen.setWordWrap(True)
+        grid.addWidget(self.on_screen, (len(tool_actions) + 1) // 2 + 1, 0, 1, 2)
         hint = QLabel("Left button draws; hold Shift for the opposite tool; Space or middle button pans.")
         hint.setWordWrap(True)
         hint.setStyleSheet("color: gray")
-        grid.addWidget(hint, (len(tool_actions) + 1) // 2 + 1, 0, 1, 2)
+        grid.addWidget(hint, (len(tool_actions) + 1) // 2 + 2, 0, 1, 2)
         self.slider.valueChanged.connect(tools.set_size)
         self.spin.valueChanged.connect(tools.set_size)
         tools.changed.connect(self._show)
+        self._show()
+
+    def set_zoom(self, factor: float) -> None:
+        self.zoom = factor
         self._show()
 
     def _show(self) -> None:
         with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
             self.slider.setValue(self.tools.size)
             self.spin.setValue(self.tools.size)
+        self.on_screen.setText(f"image pixels, {self.tools.size * self.zoom:.0f} px on screen")

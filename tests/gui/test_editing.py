@@ -276,9 +276,11 @@ def test_edit_history_survives_switching_images(qtbot, make_window, image_folder
     assert not first.mask.any()
 
 
-def test_brush_size_is_remembered(make_window, settings) -> None:  # noqa: ANN001
+def test_brush_size_is_remembered(make_window, settings, image_file: Path) -> None:  # noqa: ANN001
     window = make_window(FakeService())
+    assert window.open_path(image_file)
     window.editing.tools.set_size(33)
     window.close()
-    assert settings.brush_size == 33
-    assert make_window(FakeService()).editing.tools.size == 33
+    assert settings.brush_size_for("small") == 33
+    again = make_window(FakeService())
+    assert again.open_path(image_file) and again.editing.tools.size == 33
