@@ -51,3 +51,39 @@ def test_segment_typing_takes_the_majority_and_removes_flips() -> None:
     assert per_segment[30, 55] == VEIN and (per_segment[~vessels] == 0).all()
     assert inconsistent_fraction(vessels, per_pixel) > 0
     assert inconsistent_fraction(vessels, per_segment) == 0
+
+
+def test_a_typed_prediction_decodes_to_the_given_mask_typed_by_segment() -> None:
+    from core.predict.artery_vein import typed_prediction
+    from core.predict.prediction import Prediction
+    from core.predict.tasks import get_task
+
+    vessels = _cross()
+    p_artery = np.where(vessels, 0.2, 0.05).astype(np.float32)
+    p_artery[29:32, 2:25] = 0.7
+    p_vein = np.where(vessels, 0.6, 0.05).astype(np.float32)
+    p_vein[29:32, 2:25] = 0.1
+    background = 1 - p_artery - p_vein
+    av = Prediction(np.stack([background, p_artery, p_vein]), get_task("arteries_veins"), {"vessel": 0.5},
+                    np.ones(vessels.shape, bool))
+    edited = vessels.copy()
+    edited[0:2, 0:10] = True  # a stroke the model never saw
+    typed = typed_prediction(edited, av)
+    expected = classify_vessels(edited, p_artery, p_vein, consistent=True)
+    for t in (0.05, 0.5, 0.99):
+        np.testing.assert_array_equal(typed.decode({"vessel": t}), expected)
+    assert typed.decode()[30, 5] == ARTERY and typed.decode()[55, 30] == VEIN
+
+
+def test_swapping_a_segment_changes_only_that_segment() -> None:
+    from core.edit.artery_vein_ops import swapped_segment
+
+    vessels = _cross()
+    labels = np.where(vessels, VEIN, 0).astype(np.uint8)
+    labels[29:32, 2:25] = ARTERY
+    out = swapped_segment(labels, 28, 10)  # a click just above the left arm
+    assert out is not None
+    assert (out[29:32, 2:25] == VEIN).all()
+    assert out[55, 30] == VEIN and out[30, 55] == VEIN
+    assert swapped_segment(labels, 5, 5) is None
+    np.testing.assert_array_equal(swapped_segment(out, 30, 10), labels)  # swapping twice is a no-op
