@@ -34,6 +34,8 @@ FOLDERS = {"drive": "DRIVE", "chase": "CHASE_DB1", "hrf": "HRF"}
 CARDS = {
     "drive": {"name": "DRIVE", "camera": "Canon CR5 non-mydriatic 3CCD, 45°, 565×584",
               "citation": "Staal et al., Ridge-based vessel segmentation in color images of the retina, IEEE TMI 2004",
+              "artery_vein_labels": "RITE: Hu et al., Automated separation of binary overlapping trees in "
+                                    "low-contrast color retinal images, MICCAI 2013",
               "terms": "research use; not redistributed"},
     "chase": {"name": "CHASE_DB1", "camera": "Nidek NM-200-D, 30°, 999×960, children",
               "citation": "Fraz et al., An ensemble classification-based approach applied to retinal blood vessel "
@@ -41,6 +43,8 @@ CARDS = {
               "terms": "CC BY 4.0 (Kingston University)"},
     "hrf": {"name": "HRF", "camera": "Canon CR-1, 45°, 3504×2336",
             "citation": "Budai et al., Robust vessel segmentation in fundus images, Int J Biomed Imaging 2013",
+            "artery_vein_labels": "Hemelings et al., Artery-vein segmentation in fundus images using a fully "
+                                  "convolutional network, Computerized Medical Imaging and Graphics 2019",
             "terms": "research use; not redistributed"},
 }
 
