@@ -442,3 +442,17 @@ def test_bad_input_gets_one_clear_line(call, message: str) -> None:
     with pytest.raises(BiomarkerInputError) as caught:
         call(np.zeros((50, 60), bool))
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_zone_b_is_the_ring_one_to_one_and_a_half_disc_diameters_from_the_centre() -> None:
+    from core.measure.biomarkers.calibre import zone_inside_fov
+    from core.measure.biomarkers.zones import zone_mask
+
+    disc = Disc(200.0, 150.0, 40.0)
+    ring = zone_mask((300, 400), disc, "zone_b")
+    assert ring[150, 200 + 41] and ring[150, 200 + 59] and not ring[150, 200 + 39] and not ring[150, 200 + 61]
+    assert ring.sum() == pytest.approx(math.pi * (60**2 - 40**2), rel=0.01)
+    assert zone_inside_fov(np.ones((300, 400), bool), disc, "zone_b") == pytest.approx(1.0, abs=0.01)
+    half = np.zeros((300, 400), bool)
+    half[:, 200:] = True
+    assert zone_inside_fov(half, disc, "zone_b") == pytest.approx(0.5, abs=0.02)

@@ -75,8 +75,9 @@ Entry = Measurement | Missing
 
 @dataclass(frozen=True)
 class BiomarkerReport:
-    """Every biomarker of one image, the scale they used, how long each stage took (seconds) and the
-    skeleton they were measured on (keep it to recompute after a local edit)."""
+    """Every biomarker of one image, the scale they used, what each stage cost (CPU seconds of the
+    computing thread, so a busy machine does not inflate them) and the skeleton they were measured on
+    (keep it to recompute after a local edit)."""
 
     entries: tuple[Entry, ...]
     scale: Scale
