@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
+    QDialog,
     QDockWidget,
     QFileDialog,
     QMainWindow,
@@ -42,7 +43,8 @@ from gui.canvas.style import OverlayStyle
 from gui.canvas.view import ImageCanvas
 from gui.dialogs.batch import BatchDialog
 from gui.dialogs.frame_choice import ask_frame
-from gui.dialogs.messages import format_card, open_message
+from gui.dialogs.messages import open_message
+from gui.dialogs.model_card import open_model_card
 from gui.document.autosave import Autosaver, offer_recovery
 from gui.document.display import DisplayArrays
 from gui.document.document import ImageDocument
@@ -100,6 +102,7 @@ class MainWindow(QMainWindow):
                                  self.report_error)
         self.autosave = Autosaver(autosave_dir, parent=self)
         self.batch_dialog: BatchDialog | None = None
+        self.card_dialog: QDialog | None = None  # the last model card shown
         self.threshold = ThresholdControl()
         self.overlay_controls = OverlayControls(self.overlay_style)
         self.result_info = ResultInfo()
@@ -253,6 +256,7 @@ class MainWindow(QMainWindow):
         self.canvas.cursorMoved.connect(self._on_cursor)
         self.canvas.zoomChanged.connect(self.status.show_zoom)
         self.canvas.zoomChanged.connect(self.editing.panel.set_zoom)
+        self.threshold.thresholdShown.connect(self.overlay_controls.color_bar.set_threshold)
         self.overlay_style.changed.connect(self._sync_overlay_actions)
         self._on_busy(False)
 
@@ -598,7 +602,7 @@ class MainWindow(QMainWindow):
             self.load_model(path)
 
     def _show_card(self, card: dict[str, Any]) -> None:
-        open_message(self, "Model card", format_card(card), QMessageBox.Icon.Information)
+        self.card_dialog = open_model_card(self, card)
 
     # export, unsaved edits, recovery, batch -----------------------------------------------------------
     def export(self, folder: str | None = None) -> bool:

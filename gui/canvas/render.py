@@ -12,12 +12,14 @@ from collections.abc import Mapping
 import numpy as np
 from PySide6.QtGui import QColor, QImage
 
-HEATMAPS = ("Hot", "Viridis", "Gray")
+HEATMAPS = ("Cividis", "Viridis", "Hot", "Gray")
 
-# Anchor colours of each heat map, from p = 0 to p = 1 (interpolated linearly).
+# Anchor colours of each heat map, from p = 0 to p = 1 (interpolated linearly). Cividis (Nuñez et al. 2018)
+# runs from dark blue to yellow and reads the same to people with red-green colour blindness.
 _HEAT_ANCHORS: dict[str, list[tuple[int, int, int]]] = {
-    "Hot": [(40, 0, 0), (230, 30, 0), (255, 200, 0), (255, 255, 220)],
+    "Cividis": [(0, 32, 77), (61, 78, 110), (124, 123, 120), (188, 175, 111), (255, 234, 70)],
     "Viridis": [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)],
+    "Hot": [(40, 0, 0), (230, 30, 0), (255, 200, 0), (255, 255, 220)],
     "Gray": [(0, 0, 0), (255, 255, 255)],
 }
 
@@ -81,13 +83,19 @@ def mask_to_qimage(mask: np.ndarray, color: QColor, opacity: float) -> QImage:
 
 def heat_color_table(name: str, opacity: float) -> list[int]:
     """256 colours of heat map ``name``; alpha rises with the probability so p = 0 is transparent."""
-    anchors = np.asarray(_HEAT_ANCHORS.get(name, _HEAT_ANCHORS["Hot"]), np.float64)
-    pos = np.linspace(0.0, 1.0, len(anchors))
     t = np.arange(256) / 255.0
-    rgb = np.stack([np.interp(t, pos, anchors[:, k]) for k in range(3)], 1).round().astype(np.uint32)
+    rgb = heat_colors(name).astype(np.uint32)
     alpha = np.round(np.clip(opacity, 0.0, 1.0) * 255.0 * np.sqrt(t)).astype(np.uint32)
     argb = (alpha << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
     return [int(v) for v in argb]
+
+
+def heat_colors(name: str, n: int = 256) -> np.ndarray:
+    """n×3 uint8: the opaque colours of heat map ``name`` from p = 0 to p = 1 (for a colour scale)."""
+    anchors = np.asarray(_HEAT_ANCHORS.get(name, _HEAT_ANCHORS["Hot"]), np.float64)
+    pos = np.linspace(0.0, 1.0, len(anchors))
+    t = np.linspace(0.0, 1.0, n)
+    return np.stack([np.interp(t, pos, anchors[:, k]) for k in range(3)], 1).round().astype(np.uint8)
 
 
 def heat_to_qimage(probability_u8: np.ndarray, name: str, opacity: float) -> QImage:

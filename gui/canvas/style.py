@@ -13,10 +13,13 @@ from gui.canvas.render import HEATMAPS
 @dataclass(frozen=True)
 class OverlayValues:
     show_mask: bool = True
-    mask_color: str = "#00ff66"
+    # Cyan on the red-orange fundus and Cividis (blue to yellow) beside it stay apart for everyone: the old
+    # green mask was close to Viridis' upper half, and to the fundus itself for red-green colour blindness
+    # (tests/gui/test_heat_scale.py measures it under simulated colour-vision deficiencies).
+    mask_color: str = "#00e5ff"
     mask_opacity: float = 0.6
     show_heat: bool = False
-    heatmap: str = "Viridis"  # stands out on the red-orange fundus better than "Hot"
+    heatmap: str = "Cividis"
     heat_opacity: float = 0.7
     show_fov: bool = True
 

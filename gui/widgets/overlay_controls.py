@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from gui.actions.shortcuts import first_key
 from gui.canvas.render import HEATMAPS
 from gui.canvas.style import OverlayStyle
+from gui.widgets.color_bar import ColorBar
 
 
 def _opacity_slider() -> QSlider:
@@ -39,12 +40,13 @@ class OverlayControls(QWidget):
         self.heatmap = QComboBox()
         self.heatmap.addItems(list(HEATMAPS))
         self.heat_opacity = _opacity_slider()
+        self.color_bar = ColorBar(style.values.heatmap)
         self.show_fov = QCheckBox(f"Show outline ({first_key('show_fov')})")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for title, rows in (("Vessel mask", [self.show_mask, ("Colour", self.mask_color),
                                               ("Opacity", self.mask_opacity)]),
-                            ("Probability map", [self.show_heat, ("Colours", self.heatmap),
+                            ("Probability map", [self.show_heat, ("Colours", self.heatmap), ("Scale", self.color_bar),
                                                  ("Opacity", self.heat_opacity)]),
                             ("Field of view", [self.show_fov])):
             box = QGroupBox(title)
@@ -72,6 +74,7 @@ class OverlayControls(QWidget):
         self.heatmap.setCurrentText(v.heatmap)
         self.heat_opacity.setValue(round(v.heat_opacity * 100))
         self.show_fov.setChecked(v.show_fov)
+        self.color_bar.set_heatmap(v.heatmap)
         for b in blockers:
             b.unblock()
         self.mask_color.setStyleSheet(f"background-color: {v.mask_color}; min-width: 3em;")

@@ -7,7 +7,7 @@ nothing jumps when it arrives.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSlider, QWidget
 
 from gui.document.document import ImageDocument
@@ -19,6 +19,9 @@ _TIP = "Probability above which a pixel counts as vessel"
 
 class ThresholdControl(QWidget):
     """Moving the slider re-thresholds the stored probability map; the network is not run again."""
+
+    #: the threshold now in effect for the shown image (None: no result yet)
+    thresholdShown = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,12 +70,15 @@ class ThresholdControl(QWidget):
         else:
             self.setToolTip(_TIP + ": the model's, adjustable once the image is segmented (Segment)")
             self._show(self.model_threshold)
+            self.thresholdShown.emit(None)
 
     def _show(self, t: float | None) -> None:
         with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
             self.spin.setSpecialValueText(UNKNOWN if t is None else "")
             self.slider.setValue(round((t or 0.0) * STEPS))
             self.spin.setValue(t or 0.0)
+        if self.usable:
+            self.thresholdShown.emit(t)
 
     def _set(self, t: float) -> None:
         if self.usable:

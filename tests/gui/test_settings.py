@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gui.canvas.style import OverlayStyle
+from gui.canvas.style import OverlayStyle, OverlayValues
 from gui.settings import MAX_RECENT, AppSettings
 
 
@@ -38,5 +38,5 @@ def test_values_persist_in_the_ini_file(tmp_path: Path) -> None:
 def test_malformed_overlay_values_keep_defaults() -> None:
     style = OverlayStyle()
     style.restore({"mask_opacity": "lots", "mask_color": "not a colour", "heatmap": "Rainbow", "show_fov": "false"})
-    assert style.values.mask_opacity == 0.6 and style.values.mask_color == "#00ff66"
-    assert style.values.heatmap == "Viridis" and style.values.show_fov is False
+    assert style.values.mask_opacity == 0.6 and style.values.mask_color == OverlayValues.mask_color
+    assert style.values.heatmap == OverlayValues.heatmap and style.values.show_fov is False
