@@ -67,15 +67,3 @@ def test_fov_outline_hugs_a_disk() -> None:
     r = np.hypot(pts[:, 0] - 30.5, pts[:, 1] - 25.0)
     assert np.all(np.abs(r - 20) < 2.5)
     assert len(fov_outline(np.ones((5, 5), bool))) == 0 and len(fov_outline(np.zeros((5, 5), bool))) == 0
-
-
-def test_model_card_text_flattens_nested_metrics() -> None:
-    from gui.dialogs.messages import format_card
-
-    text = format_card({"path": "m.pt", "architecture": "unet", "arch": {"base_c": 16}, "task": "vessels",
-                        "classes": ["background", "vessel"], "thresholds": {"vessel": 0.632}, "trained_on": "DRIVE",
-                        "metrics": {"validation": {"images": ["23", "25"], "f1": 0.77312}},
-                        "preprocessing": {"mean": [0.7, 0.38]}})
-    assert "UNet(base_c=16)" in text and "Default threshold (vessel): 0.632" in text
-    assert "Task: vessels (classes: background, vessel)" in text
-    assert "  validation:\n    images: 23, 25\n    f1: 0.7731" in text and "mean=0.7000, 0.3800" in text
