@@ -2,7 +2,8 @@
 
 File contract of ``segment`` (relied on by outside tools, keep stable): ``OUTDIR/<stem>_mask.png``
 (8-bit, 0/255, the input's size) and, with ``--save-prob``, ``OUTDIR/<stem>_prob.png``
-(16-bit grayscale, probability × 65535).
+(16-bit grayscale, probability × 65535); with ``--dicom-seg``, a DICOM input also gets
+``OUTDIR/<stem>_seg.dcm`` (a DICOM Segmentation referencing it).
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--workers", type=int, default=1, metavar="N",
                      help="segment N images at a time, each in its own process (default: 1); "
                           "helps when reading and writing files dominates, or on a GPU")
+    seg.add_argument("--frame", type=int, default=0, metavar="N",
+                     help="which frame of multi-frame (DICOM) images to segment, from 0 (default: the first)")
+    seg.add_argument("--dicom-seg", action="store_true",
+                     help="DICOM inputs also get <stem>_seg.dcm, a DICOM Segmentation referencing the source")
+    seg.add_argument("--include-patient-identifiers", action="store_true",
+                     help="the sidecar of a DICOM input names patient and study (default: a pseudonymous "
+                          "study reference only)")
 
     tr = sub.add_parser("train", help="train a UNet on DRIVE (validation split picks epoch and threshold)")
     tr.add_argument("--data", type=Path, required=True,
@@ -143,15 +151,21 @@ def cmd_segment(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print(f"error: --workers must be at least 1, got {args.workers}", file=sys.stderr)
         return EXIT_USAGE
+    if args.frame < 0:
+        print(f"error: --frame counts from 0, got {args.frame}", file=sys.stderr)
+        return EXIT_USAGE
     if problem := output_folder_problem(args.out):
         print(f"error: {problem} (-o names the output folder, created if missing)", file=sys.stderr)
         return EXIT_USAGE
     try:
         jobs = plan(args.inputs, args.out, save_prob=args.save_prob, overwrite=args.overwrite, fov_path=args.fov,
-                    write_info=args.info)
+                    write_info=args.info, frame=args.frame, dicom_seg=args.dicom_seg,
+                    include_identifiers=args.include_patient_identifiers)
     except ValueError as exc:  # options that cannot go together, e.g. --fov with several images
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.dicom_seg and (plain := sum(1 for job in jobs.runnable if job.seg is None)):
+        print(f"note: --dicom-seg: {plain} input(s) are not DICOM files; they get no _seg.dcm", file=sys.stderr)
     segmenter = _make_segmenter(args)
     print(f"model: {segmenter.model_path} on {segmenter.device_name}", file=sys.stderr)
     executor = (SerialExecutor(segmenter, args.threshold) if args.workers == 1

@@ -1,7 +1,7 @@
 """A rerun's existing outputs, checked rather than assumed: skip what is complete, redo what is partial.
 
-A job's outputs (mask, and the probability map and sidecar when planned) are judged together, against
-the size of the image they belong to:
+A job's outputs (mask, and the probability map, sidecar and DICOM SEG when planned) are judged together,
+against the size of the image they belong to:
 
 * **complete**: every planned output exists and reads back as this image's result (the mask as 8-bit
   0/255 of the image's size, the probability map as 16-bit gray of that size, the sidecar naming that
@@ -22,6 +22,8 @@ import numpy as np
 
 from core.batch.plan import BatchJob
 from core.errors import ImageReadError
+from core.io.dicom_reader import read_source_dataset
+from core.io.dicom_seg import SEGMENTATION_SOP_CLASS
 from core.io.export import read_sidecar
 from core.io.images import load_image
 
@@ -47,7 +49,7 @@ def judge_existing(job: BatchJob, shape: tuple[int, int]) -> Verdict:
     """The verdict on ``job``'s existing outputs, for an image of ``shape`` (rows, columns)."""
     if job.overwrite or not any(p.exists() for p in job.outputs):
         return Verdict("run")
-    checks = [(job.mask, _mask_state), (job.prob, _prob_state), (job.info, _info_state)]
+    checks = [(job.mask, _mask_state), (job.prob, _prob_state), (job.info, _info_state), (job.seg, _seg_state)]
     states = [(path, *check(path, shape)) for path, check in checks if path is not None]
     for path, state, detail in states:
         if state is State.OTHER:
@@ -105,4 +107,19 @@ def _info_state(path: Path, shape: tuple[int, int]) -> tuple[State, str]:
         return State.DAMAGED, ""
     if info.width and (info.height, info.width) != shape:  # sidecars before the size was recorded have 0
         return State.OTHER, f"it describes a {info.width}x{info.height} image, this one is {_size(shape)}"
+    return State.COMPLETE, ""
+
+
+def _seg_state(path: Path, shape: tuple[int, int]) -> tuple[State, str]:
+    """A DICOM Segmentation is this image's when it is one and has the image's rows and columns."""
+    if not path.exists():
+        return State.MISSING, ""
+    try:
+        seg = read_source_dataset(path)
+    except ImageReadError:
+        return State.DAMAGED, ""
+    if str(seg.SOPClassUID) != SEGMENTATION_SOP_CLASS:
+        return State.OTHER, "not a DICOM Segmentation"
+    if (int(seg.Rows), int(seg.Columns)) != shape:
+        return State.OTHER, f"it is {seg.Columns}x{seg.Rows}, the image {_size(shape)}"
     return State.COMPLETE, ""

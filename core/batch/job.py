@@ -16,6 +16,7 @@ from core.batch.existing import judge_existing
 from core.batch.plan import BatchJob
 from core.edit.mask_ops import vessel_fraction
 from core.errors import ImageReadError, ImageWriteError
+from core.io.dicom_seg import export_dicom_seg
 from core.io.export import export_sidecar, make_info, probability_to_uint16
 from core.io.images import load_image, write_image
 from core.measure.plausibility import PlausibilityWarning, check_plausibility, predictor_range
@@ -50,7 +51,8 @@ class JobResult:
 
 def run_one(job: BatchJob, predictor: Predictor, threshold: float | None = None) -> JobResult:
     """Segment ``job.source`` into ``job.mask`` (0/255) and, if planned, ``job.prob`` (16-bit) and
-    ``job.info`` (the sidecar, with the plausibility warnings the result carries in any case).
+    ``job.info`` (the sidecar, with the plausibility warnings the result carries in any case) and
+    ``job.seg`` (the DICOM Segmentation of a DICOM source).
 
     ``threshold``: the vessel threshold, or None for the predictor's. A refused job returns its
     reason without touching anything; file errors become the result's ``error``. Existing outputs
@@ -61,7 +63,8 @@ def run_one(job: BatchJob, predictor: Predictor, threshold: float | None = None)
     start = time.perf_counter()
     written: list[Path] = []
     try:
-        image = load_image(job.source).pixels
+        loaded = load_image(job.source, frame=job.frame)
+        image = loaded.pixels
         verdict = judge_existing(job, image.shape[:2])
         if verdict.action == "skip":
             return JobResult(job.source, skipped=verdict.why, seconds=time.perf_counter() - start)
@@ -79,8 +82,11 @@ def run_one(job: BatchJob, predictor: Predictor, threshold: float | None = None)
             model_path = getattr(predictor, "model_path", None) or ""
             info = make_info(job.source, vessel, prediction.fov, model=Path(model_path).name or "unknown",
                              model_path=model_path, threshold=thresholds["vessel"], edited_by_hand=False,
-                             warnings=warnings)
+                             warnings=warnings, metadata=loaded.metadata, include_identifiers=job.include_identifiers)
             written.append(export_sidecar(job.info, info, overwrite=True))  # judge_existing allowed it
+        if job.seg is not None:
+            model = Path(getattr(predictor, "model_path", None) or "").name
+            written.append(export_dicom_seg(job.seg, job.source, vessel, model=model, overwrite=True))
     except FILE_ERRORS as exc:
         return JobResult(job.source, tuple(written), str(exc).removeprefix(f"{job.source}: "))
     return JobResult(job.source, tuple(written), warnings=warnings, seconds=time.perf_counter() - start,

@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from core.io.dicom_reader import is_dicom_file
 from core.io.images import is_image_file, list_images
-from core.io.outputs import OutputNames
+from core.io.outputs import OutputNames, input_stem
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,9 @@ class BatchJob:
     ``info``: where the JSON sidecar goes (with the plausibility warnings), None for none.
     ``overwrite``: replace existing outputs; without it they are checked when the job runs
     (:mod:`core.batch.existing`): complete ones are skipped, partial ones redone, another image's kept.
+    ``frame``: which frame of a multi-frame (DICOM) image; ``seg``: where a DICOM source's DICOM
+    Segmentation goes, None for none; ``include_identifiers``: the sidecar of a DICOM source names the
+    patient and study (otherwise a pseudonymous study reference only).
     """
 
     source: Path
@@ -31,10 +35,13 @@ class BatchJob:
     refused: str = ""
     info: Path | None = None
     overwrite: bool = False
+    frame: int = 0
+    seg: Path | None = None
+    include_identifiers: bool = False
 
     @property
     def outputs(self) -> list[Path]:
-        return [self.mask] + [p for p in (self.prob, self.info) if p is not None]
+        return [self.mask] + [p for p in (self.prob, self.info, self.seg) if p is not None]
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,8 @@ class BatchPlan:
 
 
 def plan(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str], *, save_prob: bool,
-         overwrite: bool, fov_path: str | os.PathLike[str] | None = None, write_info: bool = False) -> BatchPlan:
+         overwrite: bool, fov_path: str | os.PathLike[str] | None = None, write_info: bool = False,
+         frame: int = 0, dicom_seg: bool = False, include_identifiers: bool = False) -> BatchPlan:
     """Decide every input's job: files as given, folders expanded to their images (not recursively).
 
     Refused up front: a missing path, a folder without images, a file name that is not an image's, and a
@@ -58,6 +66,8 @@ def plan(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[st
     the first). ``fov_path`` needs exactly one file. Existing outputs are judged when the job runs, once
     the image's size is known (a rerun resumes: see :mod:`core.batch.existing`).
     ``write_info``: each job also writes ``<stem>_info.json``, the sidecar the app's export writes.
+    ``frame``: the frame read of every input; ``dicom_seg``: DICOM inputs also get ``<stem>_seg.dcm``
+    (other inputs have nothing to reference); ``include_identifiers``: see :class:`BatchJob`.
     """
     out = Path(out_dir)
     jobs: list[BatchJob] = []
@@ -75,14 +85,16 @@ def plan(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[st
             jobs.append(BatchJob(given, OutputNames(out, given.stem).mask, refused="file not found"))
             continue
         for path in files:
-            names = OutputNames(out, path.stem)
+            names = OutputNames(out, input_stem(path))
             job = BatchJob(path, names.mask, names.prob if save_prob else None,
-                           info=names.info(".json") if write_info else None, overwrite=overwrite)
+                           info=names.info(".json") if write_info else None, overwrite=overwrite, frame=frame,
+                           seg=names.seg if dicom_seg and is_dicom_file(path) else None,
+                           include_identifiers=include_identifiers)
             why = _refusal(job, claimed)
             if why:
                 job = replace(job, refused=why)
             else:
-                claimed[path.stem] = path
+                claimed[input_stem(path)] = path
             files_at.append(len(jobs))
             jobs.append(job)
     if fov_path is not None:
@@ -94,8 +106,8 @@ def plan(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[st
 
 def _refusal(job: BatchJob, claimed: dict[str, Path]) -> str:
     """Why ``job`` must not run ("" when it may)."""
-    if job.source.stem in claimed:
-        return f"same name as {claimed[job.source.stem]}: its output would be overwritten"
+    if input_stem(job.source) in claimed:
+        return f"same name as {claimed[input_stem(job.source)]}: its output would be overwritten"
     if not is_image_file(job.source):
         return "not an image file name (" + job.source.suffix + ")"
     return ""

@@ -35,6 +35,7 @@ from core.io.dicom_reader import read_source_dataset
 VESSEL_SEGMENT = ("retinal vessel", "28758002", "Blood vessel of retina", (255, 255, 0))
 ARTERY_SEGMENT = ("retinal artery", "27988004", "Structure of retinal artery", (255, 0, 0))
 VEIN_SEGMENT = ("retinal vein", "85003000", "Structure of retinal vein", (0, 0, 255))
+SEGMENTATION_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
 SERIES_NUMBER = 900
 SERIES_DESCRIPTION = "RetinaSeg vessel segmentation"
 

@@ -16,6 +16,16 @@ OVERLAY_FORMATS = (".png", ".jpg", ".jpeg")
 INFO_FORMATS = (".json", ".csv")
 
 
+def input_stem(path: str | os.PathLike[str]) -> str:
+    """The ``<stem>`` of an input's result files: its name without the suffix, except a numeric one.
+
+    DICOM archives name files by their instance UID (``1.2.840.113619.2.55.3.604688``): every file of a
+    series would otherwise share one stem, and one file's results overwrite the next one's.
+    """
+    p = Path(path)
+    return p.name if p.suffix[1:].isdigit() else p.stem
+
+
 @dataclass(frozen=True)
 class OutputNames:
     """The result files of one image: ``folder / f"{stem}_<kind><suffix>"``."""

@@ -52,12 +52,13 @@ class ReaderRegistry:
     def recognises(self, path: str | os.PathLike[str]) -> bool:
         """True when a reader claims the file's suffix or, for a name without one, its first bytes.
 
-        Files with an unclaimed suffix (``notes.txt``) are not opened.
+        Files with an unclaimed suffix (``notes.txt``) are not opened; a numeric "suffix" is none (DICOM
+        files named by their UID, ``1.2.840.113619.2.55``).
         """
         p = Path(path)
         if p.suffix.lower() in self.suffixes:
             return True
-        if p.suffix:
+        if p.suffix and not p.suffix[1:].isdigit():
             return False
         try:
             return self._sniffed(_head(p)) is not None

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 from core.errors import ExportExistsError, ImageWriteError
 from core.io.dicom_seg import export_dicom_seg
 from core.io.export import default_export_paths, export_all, make_info
-from core.io.outputs import OutputNames
+from core.io.outputs import OutputNames, input_stem
 from core.measure.plausibility import result_warnings
 from core.resources import default_model_path
 from gui.canvas.style import OverlayStyle
@@ -77,7 +77,7 @@ class Exporter(QObject):
         if not folder:
             return False
         self.settings.export_dir = folder
-        stem = doc.path.stem if doc.path is not None else "untitled"
+        stem = input_stem(doc.path) if doc.path is not None else "untitled"
         color = self.overlay_style.mask_qcolor
         probability = doc.probability
         args = dict(mask=doc.mask.copy(), probability=None if probability is None else probability.copy(),
