@@ -17,6 +17,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import (
     UID,
+    DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
@@ -98,7 +99,7 @@ def photograph(pixels: np.ndarray | Sequence[np.ndarray], sop_class: UID = OP_8B
 def with_transfer_syntax(ds: Dataset, syntax: UID) -> Dataset:
     """``ds`` re-encoded (a copy): uncompressed ones by how it is written, compressed ones by encoding its frames."""
     out = copy.deepcopy(ds)
-    if syntax in (ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian):
+    if syntax in (ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian):
         out.file_meta.TransferSyntaxUID = syntax
         return out
     frames = _frames(ds)
@@ -132,9 +133,16 @@ def write(ds: Dataset, path: str | Path, *, preamble: bool = True) -> Path:
     return p
 
 
-def to_bytes(ds: Dataset) -> bytes:
+def to_bytes(ds: Dataset, *, preamble: bool = True) -> bytes:
+    """The file :func:`write` would write, as bytes."""
     buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
+    syntax = ds.file_meta.TransferSyntaxUID
+    if preamble:
+        ds.save_as(buf, enforce_file_format=True)
+    else:
+        bare = ds.copy()
+        del bare.file_meta
+        bare.save_as(buf, implicit_vr=syntax == ImplicitVRLittleEndian, little_endian=syntax != ExplicitVRBigEndian)
     return buf.getvalue()
 
 

@@ -16,6 +16,8 @@ naming the file, like any other bad image; sizes are checked from the header bef
 
 from __future__ import annotations
 
+import io
+import os
 import struct
 import warnings
 import zlib
@@ -43,6 +45,7 @@ _NOT_PHOTOGRAPHS = {
                                     "not a photograph",
 }
 _JPEG_FAMILY_PREFIX = "1.2.840.10008.1.2.4."
+_JPEG_LS = ("1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81")
 #: What a derived object (a DICOM SEG) needs from its source.
 _REFERENCED = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "Rows", "Columns")
 #: SOF markers of JPEG (all processes) and JPEG-LS (0xF7).
@@ -100,7 +103,7 @@ class DicomReader:
             raise ImageReadError(f"{p}: DICOM file is damaged (sequences nested too deeply)") from exc
         except (PermissionError, FileNotFoundError, IsADirectoryError) as exc:
             raise ImageReadError(f"{p}: cannot read ({exc.strerror or exc})") from exc
-        except _DAMAGED as exc:
+        except _damaged() as exc:
             raise ImageReadError(f"{p}: DICOM file is damaged or truncated ({_one_line(exc)})") from exc
         pixels = _in_mode(arr, mode)
         meta = ImageMetadata(source=p, format="DICOM", size=(pixels.shape[1], pixels.shape[0]),
@@ -126,7 +129,7 @@ def frame_count(path: str | Path) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return number_of_frames(_read_dataset(Path(path), stop_before_pixels=True))
-    except (ImageReadError, MemoryError, RecursionError, *_DAMAGED):
+    except (ImageReadError, MemoryError, RecursionError, *_damaged()):
         return 1
 
 
@@ -155,7 +158,7 @@ def read_source_dataset(path: str | Path) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ds = _read_dataset(p, stop_before_pixels=True)
-    except (MemoryError, RecursionError, *_DAMAGED) as exc:
+    except (MemoryError, RecursionError, *_damaged()) as exc:
         raise ImageReadError(f"{p}: not a readable DICOM file ({_one_line(exc)})") from exc
     missing = [k for k in _REFERENCED if k not in ds]
     if missing:
@@ -172,12 +175,13 @@ def _read_dataset(p: Path, stop_before_pixels: bool = False) -> Any:
     from pydicom.errors import InvalidDicomError
     from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-    with open(p, "rb") as f:
+    with _ClampedReader(io.FileIO(p, "rb")) as f:
         has_magic = f.read(MAGIC_OFFSET + 4)[MAGIC_OFFSET:] == MAGIC
-    try:
-        ds = dcmread(p, force=not has_magic, stop_before_pixels=stop_before_pixels)
-    except InvalidDicomError as exc:
-        raise ImageReadError(f"{p}: not a DICOM file ({_one_line(exc)})") from exc
+        f.seek(0)
+        try:
+            ds = dcmread(f, force=not has_magic, stop_before_pixels=stop_before_pixels)
+        except InvalidDicomError as exc:
+            raise ImageReadError(f"{p}: not a DICOM file ({_one_line(exc)})") from exc
     if not has_magic and len(ds) == 0:
         raise ImageReadError(f"{p}: not a DICOM file")
     meta = getattr(ds, "file_meta", None)
@@ -189,6 +193,27 @@ def _read_dataset(p: Path, stop_before_pixels: bool = False) -> Any:
         meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
         ds.file_meta = meta
     return ds
+
+
+def _damaged() -> tuple[type[BaseException], ...]:
+    """:data:`_DAMAGED` and pydicom's own exceptions (not built-in subclasses), imported when needed."""
+    from pydicom.errors import BytesLengthException, InvalidDicomError
+
+    return (*_DAMAGED, BytesLengthException, InvalidDicomError)
+
+
+class _ClampedReader(io.BufferedReader):
+    """A file whose ``read(n)`` never asks for more than what is left: CPython allocates ``n`` bytes up
+    front, so one element claiming 2 GB in a 1 kB file would cost 2 GB before pydicom saw the short read."""
+
+    def __init__(self, raw: io.FileIO) -> None:
+        super().__init__(raw)
+        self._size = os.fstat(raw.fileno()).st_size
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if size is not None and size > 0:
+            size = min(size, max(0, self._size - self.tell()))
+        return super().read(size)
 
 
 def _check_header(ds: Any, p: Path, frame: int, max_pixels: int) -> _Header:
@@ -265,6 +290,9 @@ def _check_codestream(ds: Any, h: _Header, frame: int, p: Path) -> None:
     size = codestream_size(data[:1 << 16])
     if size is None:
         raise ImageReadError(f"{p}: DICOM file is damaged (frame {frame} has no readable JPEG header)")
+    if syntax in _JPEG_LS and not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+        # CharLS can spin for seconds on a cut stream (measured: 7 s for 80 bytes of a 12x10 image)
+        raise ImageReadError(f"{p}: DICOM file is damaged (frame {frame} is cut short: no JPEG-LS end marker)")
     rows, columns, components = size
     if (rows, columns) != (h.rows, h.columns) or components != h.samples:
         raise ImageReadError(f"{p}: DICOM file is damaged (frame {frame} is {columns}x{rows}x{components} but the "
