@@ -12,11 +12,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-#: Millimetres of retina per degree of field of view in a standard emmetropic eye (Gullstrand's
-#: schematic eye, as used by Drasdo & Fowler 1974: about 0.288 mm per degree near the posterior pole).
-#: An approximation: axial length changes it by roughly ±10 % in myopia and hyperopia.
-RETINA_MM_PER_DEGREE = 0.288
-
 _EYES = {"R": "right eye", "L": "left eye", "B": "both eyes"}
 
 
@@ -26,7 +21,8 @@ class DicomInfo:
 
     ``pixel_spacing_mm`` is the file's Pixel Spacing (row, column) in mm, None when absent or not two
     positive numbers. ``horizontal_fov_deg`` is the Ophthalmic Photography acquisition's Horizontal
-    Field of View, the other way to a scale (:func:`spacing_from_field_of_view`). Text fields are ""
+    Field of View, the other way to a scale (the biomarkers' ``field_angle_deg``, spread over the FOV
+    mask's diameter: core.measure.biomarkers.scale). Text fields are ""
     when the file does not say; ``study_date`` is ISO (``2024-01-31``).
     """
 
@@ -63,18 +59,6 @@ class DicomInfo:
         """A window title without patient identity: "Right eye, 2024-01-31"; "" when neither is known."""
         parts = [p for p in (self.eye.capitalize(), self.study_date) if p]
         return ", ".join(parts)
-
-
-def spacing_from_field_of_view(fov_deg: float, fov_width_px: float,
-                               mm_per_degree: float = RETINA_MM_PER_DEGREE) -> float:
-    """Approximate mm per pixel when a field of view of ``fov_deg`` degrees spans ``fov_width_px`` pixels.
-
-    For the biomarkers when a file states a field of view but no Pixel Spacing; ``fov_width_px`` is the
-    width of the camera's circular field (core.measure.fov), not of the whole frame.
-    """
-    if not (fov_deg > 0 and fov_width_px > 0 and math.isfinite(fov_deg) and math.isfinite(fov_width_px)):
-        raise ValueError(f"need a positive field of view and width, got {fov_deg} degrees over {fov_width_px} px")
-    return fov_deg * mm_per_degree / fov_width_px
 
 
 def dicom_info(ds: Any) -> DicomInfo:

@@ -13,7 +13,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from core.errors import ImageReadError
-from core.io.dicom_metadata import RETINA_MM_PER_DEGREE, DicomInfo, spacing_from_field_of_view
+from core.io.dicom_metadata import DicomInfo
 from core.io.dicom_reader import DicomReader, codestream_size, decodable_transfer_syntaxes, frame_count, is_dicom_file
 from core.io.images import READABLE_SUFFIXES, is_image_file, list_images, load_image, read_image
 from core.io.pillow_reader import PillowReader
@@ -142,10 +142,13 @@ def test_malformed_metadata_is_left_empty_not_refused(tmp_path: Path):
     assert meta.dicom.laterality == "R" and meta.dicom.title() == "Right eye"  # series Laterality, any case
 
 
-def test_field_of_view_gives_an_approximate_scale():
-    assert spacing_from_field_of_view(45.0, 1000.0) == pytest.approx(45 * RETINA_MM_PER_DEGREE / 1000)
-    with pytest.raises(ValueError):
-        spacing_from_field_of_view(0.0, 100.0)
+def test_the_field_of_view_gives_the_biomarkers_a_scale_when_there_is_no_pixel_spacing(tmp_path: Path):
+    from core.measure.biomarkers.scale import MICROMETRES_PER_DEGREE, resolve_scale
+
+    info = load_image(_write(tmp_path, F.photograph(PHOTO, horizontal_fov=45.0))).metadata.dicom
+    assert info is not None and info.pixel_spacing_mm is None
+    scale = resolve_scale(info.pixel_spacing_mm, info.horizontal_fov_deg, 1000.0, None)
+    assert scale.um_per_px == pytest.approx(45 * MICROMETRES_PER_DEGREE / 1000)
 
 
 # --- found everywhere an image is found -----------------------------------------------------------
