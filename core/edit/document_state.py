@@ -1,11 +1,13 @@
 """DocumentState: what is known about one image besides its pixels, Qt-free.
 
-The field of view and one :class:`core.edit.task_result.TaskResult` per task ("vessels" now;
-"artery_vein" and "disc" later), created on first use. The GUI's ImageDocument wraps it with
-signals, an undo stack and display caches.
+The field of view, one :class:`core.edit.task_result.TaskResult` per task ("vessels",
+"arteries_veins"), created on first use, and the optic disc (found, placed by hand, or why there is
+none). The GUI's ImageDocument wraps it with signals, an undo stack and display caches.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,6 +15,9 @@ from core.edit.mask_ops import vessel_fraction
 from core.edit.task_result import MaskChange, TaskResult
 from core.predict.prediction import Prediction
 from core.predict.tasks import get_task
+
+if TYPE_CHECKING:  # the detector's imports (scipy.signal) are not needed to hold its answer
+    from core.measure.optic_disc import DiscNotFound, OpticDisc
 
 
 class DocumentState:
@@ -22,6 +27,8 @@ class DocumentState:
         self.shape = (int(shape[0]), int(shape[1]))
         self.fov: np.ndarray | None = None
         self.results: dict[str, TaskResult] = {}
+        #: the optic disc, or why the detector found none (None: not looked for, not placed)
+        self.disc: OpticDisc | DiscNotFound | None = None
 
     def result(self, task: str) -> TaskResult:
         """The result of ``task`` (an empty one, with default thresholds, until something arrives)."""

@@ -267,15 +267,22 @@ def capsule_spans(shape: tuple[int, int], p0: Point, p1: Point, radius: float
 
 
 def paint_segment(mask: np.ndarray, p0: Point, p1: Point, radius: float,
-                  value: bool | int) -> MaskDelta | None:
+                  value: bool | int, where: np.ndarray | None = None) -> MaskDelta | None:
     """Delta that paints a thick line (round caps) from ``p0`` to ``p1`` with ``value``.
 
     A brush click is a segment with ``p0 == p1``. Parts outside the image are clipped. Returns
     None when no pixel would change (e.g. painting vessel over vessel). The mask is not modified.
+    ``where``: paint only the pixels that are non-zero in it (an artery brush retypes vessel pixels
+    and leaves the background alone); read under the brush only, never over the whole image.
     """
     _check_mask(mask)
     rows, c0, c1 = capsule_spans((mask.shape[0], mask.shape[1]), p0, p1, radius)
-    return _sparse_delta(mask, _spans_to_flat(rows, c0, c1, mask.shape[1]), value)
+    flat = _spans_to_flat(rows, c0, c1, mask.shape[1])
+    if where is not None:
+        if np.shape(where) != mask.shape:
+            raise ValueError(f"the paintable region is {_size(np.asarray(where))} but the mask is {_size(mask)}")
+        flat = flat[np.asarray(where).reshape(-1)[flat] != 0]
+    return _sparse_delta(mask, flat, value)
 
 
 def polygon_spans(shape: tuple[int, int], points: Sequence[Point],

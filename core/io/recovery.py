@@ -1,9 +1,10 @@
 """Autosave and crash recovery of edited masks, in an app-data folder given by the caller.
 
 One file per source image, ``<key>.npz`` where ``key`` hashes the image's absolute path, so a
-newer autosave of the same image replaces the older one. The file holds the mask (bit-packed)
-and a JSON description in a single atomic write: a crash mid-save leaves the previous autosave
-intact, never a mask without its description.
+newer autosave of the same image replaces the older one. The file holds the vessel mask (bit-packed),
+any further label maps (e.g. the artery/vein labels, ``labels_<name>`` members, uint8) and a JSON
+description in a single atomic write: a crash mid-save leaves the previous autosave intact, never a
+mask without its description. Files without label maps (older ones included) read as having none.
 
 Reading never crashes: :func:`list_recoverable` reports unreadable files in ``skipped`` with a
 reason, and :func:`load_autosave` raises only :class:`RecoveryError`.
@@ -16,6 +17,7 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,8 @@ from core.errors import ImageWriteError
 from core.io.atomic import write_bytes_atomic
 
 SUFFIX = ".npz"
+#: Prefix of the archive members holding label maps other than the vessel mask.
+LABELS_PREFIX = "labels_"
 FORMAT = "retinaseg-autosave"
 VERSION = 1
 
@@ -79,17 +83,25 @@ def autosave_path(folder: str | os.PathLike[str], source_path: str | os.PathLike
 
 
 def save_autosave(folder: str | os.PathLike[str], source_path: str | os.PathLike[str], mask: np.ndarray,
-                  meta: dict[str, Any] | None = None) -> Path:
+                  meta: dict[str, Any] | None = None, labels: Mapping[str, np.ndarray] | None = None) -> Path:
     """Atomically store ``mask`` (non-zero is vessel) for ``source_path``; returns the file.
 
-    ``meta`` must be JSON-serialisable. The folder is created when missing. Raises
-    :class:`core.io.images.ImageWriteError` (an OSError) when the file cannot be written.
+    ``labels``: further label maps of the mask's size by name (uint8 values, e.g. "arteries_veins"),
+    read back by :func:`load_autosave_labels`. ``meta`` must be JSON-serialisable. The folder is created
+    when missing. Raises :class:`core.io.images.ImageWriteError` (an OSError) when the file cannot be written.
     Cheap enough for an idle timer (a 3504×2336 mask is packed to 1 MB, then compressed), but
     pass a copy of the mask when calling from a worker thread.
     """
     m = np.asarray(mask)
     if m.ndim != 2 or m.size == 0:
         raise ValueError(f"an autosaved mask must be a non-empty 2-D array, got shape {m.shape}")
+    maps = {}
+    for name, values in (labels or {}).items():
+        v = np.asarray(values)
+        if v.shape != m.shape or not name.isidentifier():
+            raise ValueError(f"autosaved labels {name!r} must be named like an identifier and have the mask's "
+                             f"size {m.shape[1]}x{m.shape[0]}, got shape {v.shape}")
+        maps[LABELS_PREFIX + name] = v.astype(np.uint8)
     header = {
         "format": FORMAT,
         "version": VERSION,
@@ -104,7 +116,7 @@ def save_autosave(folder: str | os.PathLike[str], source_path: str | os.PathLike
         raise ValueError(f"autosave metadata must be JSON-serialisable: {exc}") from exc
     buf = io.BytesIO()
     np.savez_compressed(buf, header=np.frombuffer(text.encode("utf-8"), np.uint8),
-                        bits=np.packbits(m != 0, axis=None))
+                        bits=np.packbits(m != 0, axis=None), **maps)
     data = buf.getvalue()
     target = Path(folder)
     try:
@@ -187,6 +199,26 @@ def load_autosave(entry: RecoveryEntry) -> tuple[np.ndarray, dict[str, Any]]:
         raise RecoveryError(f"{path}: autosaved mask does not match its size {w}x{h}")
     mask = np.unpackbits(bits, count=h * w).astype(bool).reshape(h, w)
     return mask, header["meta"]
+
+
+def load_autosave_labels(entry: RecoveryEntry) -> dict[str, np.ndarray]:
+    """The label maps stored beside the mask (uint8, H×W, by name; empty when there are none); raises
+    :class:`RecoveryError` only."""
+    path = entry.path
+    try:
+        with _open(path) as archive:
+            header = _read_header(path, archive)
+            maps = {name[len(LABELS_PREFIX):]: archive[name] for name in archive.files
+                    if name.startswith(LABELS_PREFIX)}
+    except RecoveryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zip CRC errors, truncated members, bad dtypes...
+        raise RecoveryError(f"{path}: autosave is damaged ({type(exc).__name__}: {exc})") from exc
+    h, w = header["shape"]
+    for name, values in maps.items():
+        if values.dtype != np.uint8 or values.shape != (h, w):
+            raise RecoveryError(f"{path}: autosaved {name} labels do not match the mask's size {w}x{h}")
+    return maps
 
 
 def _remove(path: Path) -> bool:
