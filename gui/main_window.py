@@ -1,10 +1,11 @@
 """MainWindow: composition of canvas, controls, menus and status bar around the job runners.
 
 The window holds no model logic: documents (gui.document.document) hold the data, two job runners
-(gui.jobs.runner) run segmentation, device probing and model checks in one thread, exports and image
-reads in another, widgets show one concern each. Editing (gui.actions.editing), export and the
-unsaved-edits question (gui.actions.export), autosave (gui.document.autosave) and the batch dialog
-(gui.dialogs.batch) live in their own modules; this file only wires them together.
+(gui.jobs.runner) run segmentation, artery/vein labelling, device probing and model checks in one thread,
+exports and image reads in another, widgets show one concern each. Editing (gui.actions.editing), arteries,
+veins and the optic disc (gui.actions.artery_vein), export and the unsaved-edits question
+(gui.actions.export), autosave (gui.document.autosave) and the batch dialog (gui.dialogs.batch) live in
+their own modules; this file only wires them together.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from core.io.loaded import LoadedImage
 from core.predict.service import PredictionService, SegmentRequest
 from core.resources import default_model_path
 from gui.actions import shortcuts
+from gui.actions.artery_vein import LABEL_KIND, ArteryVeinUi
 from gui.actions.brush_sizes import BrushSizes
 from gui.actions.device_choice import DeviceChoice
 from gui.actions.editing import EditingUi
@@ -72,7 +74,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: AppSettings | None = None, service: PredictionService | None = None,
                  model_path: str | None = None, device: str | None = None, headless: bool = False,
-                 autosave_dir: str | os.PathLike[str] | None = None) -> None:
+                 autosave_dir: str | os.PathLike[str] | None = None, av_service: PredictionService | None = None,
+                 av_model_path: str | None = None) -> None:
         super().__init__()
         self.settings = settings or AppSettings()
         # headless (--screenshot runs): errors on stderr instead of dialogs, and no modal questions
@@ -96,7 +99,12 @@ class MainWindow(QMainWindow):
         self.canvas = ImageCanvas(self.overlay_style, self)
         self.setCentralWidget(self.canvas)
         self.editing = EditingUi(self, self.report_error, IMAGE_FILTER, lambda: self.settings.last_dir)
-        self.canvas.set_tools(self.editing.tools)
+        tool_input = self.canvas.set_tools(self.editing.tools)
+        #: arteries, veins and the optic disc; its model has a service (a predictor cache) of its own
+        self.av = ArteryVeinUi(self, self.jobs, av_service or PredictionService(), self.settings, self.overlay_style,
+                               lambda: self.document, lambda: self.devices_choice.name, self.segment, av_model_path,
+                               ask=not headless)
+        tool_input.swap_segment = self.av.swap_at
         self.brush_sizes = BrushSizes(self.editing.tools, self.settings, self)
         self.exporter = Exporter(self, self.io_jobs, self.settings, self.overlay_style, lambda: self.models.path,
                                  self.report_error)
@@ -210,13 +218,17 @@ class MainWindow(QMainWindow):
         m = bar.addMenu("&View")
         m.addActions([self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out])
         m.addSeparator()
-        m.addActions([self.act_show_mask, self.act_show_heat, self.act_show_fov])
+        m.addActions([self.act_show_mask, self.act_show_heat, self.act_show_fov, self.av.act_show_av,
+                      self.av.act_show_disc])
+        self.av.colours_menu(m)
         m = bar.addMenu("&Segment")
-        m.addActions([self.act_segment, self.act_cancel])
+        m.addActions([self.act_segment, self.av.act_find, self.av.act_find_disc, self.act_cancel])
         m = bar.addMenu("&Device")
         m.addActions(self.devices_choice.group.actions())
         m = bar.addMenu("&Model")
         m.addActions([self.act_card, self.act_load_model, self.act_default_model])
+        m.addSeparator()
+        m.addAction(self.av.act_load_model)
         tb = self.addToolBar("Main")
         tb.setObjectName("main_toolbar")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -237,7 +249,12 @@ class MainWindow(QMainWindow):
         self.io_jobs.finished.connect(self._on_read)
         self.io_jobs.failed.connect(self._on_read_failed)
         self.io_jobs.cancelled.connect(lambda rid: self._take_read(rid))
-        jobs.busyChanged.connect(lambda kind, busy: kind == "segment" and self._on_busy(busy))
+        jobs.busyChanged.connect(lambda kind, busy: kind in ("segment", LABEL_KIND) and self._on_busy(busy))
+        self.av.started.connect(self._on_labelling)
+        self.av.progress.connect(self.status.set_progress)
+        self.av.message.connect(self.status.show_message)
+        self.av.failed.connect(self.report_error)
+        self.segmentFinished.connect(self.av.on_segmented)
         self.devices_choice.textChanged.connect(self.status.show_device)
         self.models.changed.connect(self.modelChanged)
         self.models.cardReady.connect(self._show_card)
@@ -443,6 +460,7 @@ class MainWindow(QMainWindow):
             title = f"{name}[*] ({i + 1}/{n}) — RetinaSeg" if n > 1 else f"{name}[*] — RetinaSeg"
         self.setWindowTitle(title)
         self.editing.set_document(doc)
+        self.av.update_actions()
         self._update_step_actions()
         self._on_busy(self.segmenting)
         if doc is not None:
@@ -480,13 +498,20 @@ class MainWindow(QMainWindow):
         return self.jobs.busy("segment")
 
     def cancel_segmentation(self) -> None:
+        """Stop the running segmentation and artery/vein labelling."""
         self.jobs.cancel_kind("segment")
+        self.av.cancel()
 
-    def _on_busy(self, busy: bool) -> None:
-        self.act_segment.setEnabled(not busy and self.document is not None)
-        self.act_cancel.setEnabled(busy)
-        if not busy:
+    def _on_busy(self, _busy: bool) -> None:
+        segmenting, labelling = self.segmenting, self.av.busy
+        self.act_segment.setEnabled(not segmenting and self.document is not None)
+        self.act_cancel.setEnabled(segmenting or labelling)
+        if not (segmenting or labelling):
             self.status.stop_progress()
+
+    def _on_labelling(self, text: str) -> None:
+        self.status.start_progress("preparing…")
+        self.status.show_message(text)
 
     def _on_progress(self, rid: int, done: int, total: int) -> None:
         if rid in self._pending:

@@ -67,6 +67,15 @@ class AppSettings:
         self.store.setValue("inference/model", path)
 
     @property
+    def av_model_path(self) -> str:
+        """An artery/vein checkpoint the user loaded; empty means the default one."""
+        return self._get_str("inference/av_model", "")
+
+    @av_model_path.setter
+    def av_model_path(self, path: str) -> None:
+        self.store.setValue("inference/av_model", path)
+
+    @property
     def last_dir(self) -> str:
         return self._get_str("files/last_dir", "")
 

@@ -58,8 +58,8 @@ class EditingUi(QObject):
         for tool in Tool:
             a = self._action(tool.label, lambda _on=False, t=tool: self.tools.set_tool(t), tool.value)
             a.setCheckable(True)
-            a.setToolTip(f"{tool.label} ({shortcuts.first_key(tool.value)}); "
-                         f"hold Shift for {tool.swapped().label.lower()}")
+            opposite = f"; hold Shift for {tool.swapped().label.lower()}" if tool.swapped() != tool else ""
+            a.setToolTip(f"{tool.label} ({shortcuts.first_key(tool.value)}){opposite}")
             self.tool_group.addAction(a)
             self.tool_actions[tool] = a
         self.act_bigger = self._action("Bigger Brush", self.tools.grow, "bigger_brush")

@@ -1,9 +1,12 @@
 """Export of one document's results, and the Save / Discard / Cancel question for unsaved edits.
 
 Export writes ``<stem>_mask.png``, ``_prob.png`` (when segmented), ``_overlay.png`` (as seen: the
-mask colour and opacity of the overlay), ``_info.json`` and, for a DICOM image, ``_seg.dcm`` (a DICOM
-Segmentation; the sidecar then names no patient unless "Include Patient Identifiers" is on) into a folder
-the user picks, through core.io.export.export_all: atomic writes, one overwrite question for all existing
+mask colour and opacity of the overlay), ``_info.json``, ``_av.png`` when the image has artery/vein labels
+(red artery, blue vein, green crossing: the datasets' colours, whatever the screen shows) and, for a DICOM
+image, ``_seg.dcm`` (a DICOM Segmentation; the sidecar then names no patient unless "Include Patient
+Identifiers" is on) into a folder the user picks; the sidecar's ``measurements`` hold the optic disc (centre,
+diameter, and whether the detector found it or a hand placed it) and how the artery/vein labels came about.
+Everything goes through core.io.export.export_all: atomic writes, one overwrite question for all existing
 files, a clear message for a missing or read-only folder. The files are written in the job runner's thread
 (about a second for a 3504×2336 image) while the window keeps painting; the overwrite question stays on the
 GUI thread. A successful export marks the document's undo stack clean, which clears the window's modified
@@ -13,6 +16,7 @@ marker.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +27,13 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from core.errors import ExportExistsError, ImageWriteError
 from core.io.dicom_seg import export_dicom_seg
-from core.io.export import default_export_paths, export_all, make_info
+from core.io.export import ExportInfo, default_export_paths, export_all, export_artery_vein, make_info
 from core.io.outputs import OutputNames, input_stem
 from core.measure.plausibility import result_warnings
 from core.resources import default_model_path
 from gui.canvas.style import OverlayStyle
 from gui.dialogs import prompts
-from gui.document.document import ImageDocument
+from gui.document.document import ARTERIES_VEINS, ImageDocument
 from gui.document.unsaved import unsaved_changes
 from gui.jobs.runner import JobRunner
 from gui.settings import AppSettings
@@ -84,7 +88,7 @@ class Exporter(QObject):
                     image=doc.image, info=self._info(doc), color=(color.red(), color.green(), color.blue()),
                     opacity=self.overlay_style.values.mask_opacity)
         paths = default_export_paths(folder, stem)
-        args["extra"] = self._dicom_seg(doc, folder, stem)
+        args["extra"] = self._artery_vein(doc, folder, stem) + self._dicom_seg(doc, folder, stem)
         written = self._write(lambda: export_all(paths, overwrite=False, **args))
         if isinstance(written, ExportExistsError):
             if not prompts.ask_overwrite(self.parent_widget, written.paths):
@@ -124,13 +128,22 @@ class Exporter(QObject):
         if rid in self._waiting:
             self._outcomes[rid] = (ok, outcome)
 
-    def _info(self, doc: ImageDocument) -> object:
+    def _info(self, doc: ImageDocument) -> ExportInfo:
         info = doc.prediction_info
         model_path = (self._model_path() or str(default_model_path())) if info is not None else ""
-        return make_info(doc.path or doc.name, doc.mask, doc.fov, model=info.model if info else "none",
+        made = make_info(doc.path or doc.name, doc.mask, doc.fov, model=info.model if info else "none",
                          model_path=model_path, threshold=doc.threshold, edited_by_hand=doc.has_manual_edits,
                          warnings=result_warnings(doc.prediction, doc.vessel_fraction()), metadata=doc.metadata,
                          include_identifiers=self.include_identifiers)
+        return replace(made, measurements={**made.measurements, **_artery_vein_measurements(doc)})
+
+    def _artery_vein(self, doc: ImageDocument, folder: str, stem: str) -> list[tuple[Path, Callable[[Path], Path]]]:
+        """``<stem>_av.png`` when ``doc`` has artery/vein labels (a copy is written in the worker)."""
+        labels = doc.artery_vein
+        if labels is None:
+            return []
+        labels = labels.copy()
+        return [(OutputNames(folder, stem).av, lambda p: export_artery_vein(p, labels, overwrite=True))]
 
     def _dicom_seg(self, doc: ImageDocument, folder: str, stem: str) -> list[tuple[Path, Callable[[Path], Path]]]:
         """The DICOM Segmentation of a single-frame DICOM image (with arteries and veins once that task has a
@@ -173,6 +186,19 @@ class Exporter(QObject):
         return bool(folder) and all(self.export(d, folder) for d in modified)
 
 
+
+
+def _artery_vein_measurements(doc: ImageDocument) -> dict[str, Any]:
+    """The sidecar's ``optic_disc`` (the circle with how it was placed, or why none was found) and
+    ``arteries_veins`` (model, hand edits) entries, for what ``doc`` has."""
+    found: dict[str, Any] = {}
+    if doc.disc is not None:
+        found["optic_disc"] = doc.disc.as_dict()
+    result = doc.state.results.get(ARTERIES_VEINS)
+    if result is not None and result.mask is not None:
+        model = result.prediction.info.get("model", "") if result.prediction is not None else ""
+        found["arteries_veins"] = {"model": str(model), "edited_by_hand": bool(result.has_manual_edits)}
+    return found
 
 
 def written_summary(paths: Sequence[Path]) -> str:

@@ -25,6 +25,10 @@ SHORTCUTS: dict[str, tuple[str, ...]] = {
     "eraser": ("E",),
     "lasso_add": ("L",),
     "lasso_remove": ("Shift+L",),
+    "artery_brush": ("A",),
+    "vein_brush": ("V",),
+    "swap_av": ("S",),
+    "disc": ("D",),
     "smaller_brush": ("[",),
     "bigger_brush": ("]",),
     "fit": ("Ctrl+0",),
@@ -34,7 +38,10 @@ SHORTCUTS: dict[str, tuple[str, ...]] = {
     "show_mask": ("M",),
     "show_heat": ("H",),
     "show_fov": ("F",),
+    "show_av": ("Shift+A",),
+    "show_disc": ("Shift+D",),
     "segment": ("Ctrl+R",),
+    "arteries_veins": ("Ctrl+Shift+R",),
     "cancel": ("Esc",),
 }
 

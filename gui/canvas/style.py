@@ -22,6 +22,23 @@ class OverlayValues:
     heatmap: str = "Cividis"
     heat_opacity: float = 0.7
     show_fov: bool = True
+    show_av: bool = True
+    # Red artery, blue vein and green crossing as in the datasets' files (AV_PRESETS has a colour-blind one)
+    artery_color: str = "#ff2a2a"
+    vein_color: str = "#2f6bff"
+    crossing_color: str = "#30e040"
+    av_opacity: float = 0.75
+    show_disc: bool = True
+
+
+#: Named artery, vein and crossing colours. Red on the red-orange fundus fades for everyone and vanishes for
+#: protanopes, so the colour-blind preset is yellow-green / blue / pink: arteries and veins stay apart from each
+#: other, from the fundus and from the cyan vessel mask under every simulated colour-vision deficiency
+#: (tests/gui/test_artery_vein_overlay.py measures it).
+AV_PRESETS: dict[str, tuple[str, str, str]] = {
+    "Red / Blue (as the Datasets)": ("#ff2a2a", "#2f6bff", "#30e040"),
+    "Colour-Blind Safe": ("#d4ff00", "#4d5bff", "#ff4dd2"),
+}
 
 
 class OverlayStyle(QObject):
@@ -43,6 +60,18 @@ class OverlayStyle(QObject):
     def toggle(self, name: str) -> None:
         self.update(**{name: not getattr(self.values, name)})
 
+    def use_av_preset(self, name: str) -> None:
+        """Artery, vein and crossing colours of the preset ``name`` (a key of AV_PRESETS)."""
+        artery, vein, crossing = AV_PRESETS[name]
+        self.update(artery_color=artery, vein_color=vein, crossing_color=crossing)
+
+    @property
+    def av_preset(self) -> str:
+        """The preset whose colours are in use ('' for colours chosen one by one)."""
+        v = self.values
+        now = (v.artery_color.lower(), v.vein_color.lower(), v.crossing_color.lower())
+        return next((name for name, colors in AV_PRESETS.items() if tuple(c.lower() for c in colors) == now), "")
+
     @property
     def mask_qcolor(self) -> QColor:
         return QColor(self.values.mask_color)
@@ -62,7 +91,7 @@ class OverlayStyle(QObject):
                     changes[f.name] = raw.lower() in ("true", "1")
                 elif f.type in (float, "float"):
                     changes[f.name] = min(1.0, max(0.0, float(raw)))
-                elif f.name == "mask_color":
+                elif f.name.endswith("_color"):
                     if QColor(raw).isValid():
                         changes[f.name] = QColor(raw).name()
                 elif f.name == "heatmap":

@@ -1,8 +1,10 @@
 """ToolState: the current drawing tool and brush size (a small model; widgets and the canvas follow it).
 
-Tools: brush (paint vessel), eraser, lasso fill (add a closed region) and lasso cut (remove one).
-Holding Shift swaps each tool with its opposite for as long as it is held (brush <-> eraser,
-fill <-> cut); the swap is decided when the stroke starts.
+Tools: brush (paint vessel), eraser, lasso fill (add a closed region) and lasso cut (remove one) for the
+vessel mask; artery and vein brushes (retype the vessel pixels under them), a click that swaps artery and
+vein on one vessel segment, and the optic disc (drag it, or its margin to resize it) for the artery/vein
+layers. Holding Shift swaps each tool with its opposite for as long as it is held (brush <-> eraser,
+fill <-> cut, artery <-> vein); the swap is decided when the stroke starts.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ class Tool(Enum):
     ERASER = "eraser"
     LASSO_ADD = "lasso_add"
     LASSO_REMOVE = "lasso_remove"
+    ARTERY = "artery_brush"
+    VEIN = "vein_brush"
+    SWAP = "swap_av"
+    DISC = "disc"
 
     @property
     def label(self) -> str:
@@ -35,14 +41,27 @@ class Tool(Enum):
     def adds_vessel(self) -> bool:
         return self in (Tool.BRUSH, Tool.LASSO_ADD)
 
+    @property
+    def is_brush(self) -> bool:
+        """Paints along a drag with the brush size (the size outline follows the cursor)."""
+        return self in (Tool.BRUSH, Tool.ERASER, Tool.ARTERY, Tool.VEIN)
+
+    @property
+    def types_vessels(self) -> bool:
+        """Edits the artery/vein labels (usable once the image has them)."""
+        return self in (Tool.ARTERY, Tool.VEIN, Tool.SWAP)
+
     def swapped(self) -> Tool:
         """The opposite tool (what the temporary modifier gives)."""
         return _OPPOSITE[self]
 
 
-_LABELS = {Tool.BRUSH: "Brush", Tool.ERASER: "Eraser", Tool.LASSO_ADD: "Lasso fill", Tool.LASSO_REMOVE: "Lasso cut"}
+_LABELS = {Tool.BRUSH: "Brush", Tool.ERASER: "Eraser", Tool.LASSO_ADD: "Lasso fill", Tool.LASSO_REMOVE: "Lasso cut",
+           Tool.ARTERY: "Artery brush", Tool.VEIN: "Vein brush", Tool.SWAP: "Swap artery/vein",
+           Tool.DISC: "Optic disc"}
 _OPPOSITE = {Tool.BRUSH: Tool.ERASER, Tool.ERASER: Tool.BRUSH,
-             Tool.LASSO_ADD: Tool.LASSO_REMOVE, Tool.LASSO_REMOVE: Tool.LASSO_ADD}
+             Tool.LASSO_ADD: Tool.LASSO_REMOVE, Tool.LASSO_REMOVE: Tool.LASSO_ADD,
+             Tool.ARTERY: Tool.VEIN, Tool.VEIN: Tool.ARTERY, Tool.SWAP: Tool.SWAP, Tool.DISC: Tool.DISC}
 
 
 class ToolState(QObject):

@@ -1,10 +1,11 @@
 """ImageCanvas: a QGraphicsView showing one document's image with its overlays.
 
-Layers (bottom to top, gui.canvas.layers.LAYERS): image, probability heat map, vessel labels, FOV
-outline; each is a small adapter that follows the document and the overlay style. Wheel zooms around
+Layers (bottom to top, gui.canvas.layers.LAYERS): image, probability heat map, vessel labels, artery/vein
+labels, optic disc and zones, FOV outline; each is a small adapter that follows the document and the
+overlay style. Wheel zooms around
 the cursor; the middle button, or the left button while Space is held, pans; the left button alone
 draws with the current tool (gui.canvas.tool_input), once ``set_tools`` has given the canvas a ToolState.
-Holding Shift swaps the tool with its opposite (brush <-> eraser, fill <-> cut).
+Holding Shift swaps the tool with its opposite (brush <-> eraser, fill <-> cut, artery <-> vein).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class ImageCanvas(QGraphicsView):
         """Enable drawing with the left button, using ``tools`` (tool and brush size)."""
         self.tool_input = ToolInput(self.scene(), tools)
         self.tool_input.set_document(self.document)
+        self.tool_input.set_zoom(self.zoom)
         self._restore_cursor()
         return self.tool_input
 
@@ -114,6 +116,8 @@ class ImageCanvas(QGraphicsView):
         self.setTransformationAnchor(old)
         for layer in self.layers:
             layer.set_zoom(factor)
+        if self.tool_input is not None:
+            self.tool_input.set_zoom(self.zoom)
         self.zoomChanged.emit(self.zoom)
 
     def fit_to_window(self) -> None:

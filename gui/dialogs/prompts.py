@@ -68,10 +68,10 @@ def ask_unsaved(parent: QWidget | None, items: Sequence[Unsaved]) -> str:
                  ("cancel", "Cancel", Btn.RejectRole)], "save" if edits else "discard", "cancel", info=info)
 
 
-def ask_rerun(parent: QWidget | None, name: str) -> str:
-    """'replace', 'keep' or 'cancel' when a new prediction arrives for a mask edited by hand."""
-    return _ask(parent, "Mask edited by hand",
-                f"The mask of {name} has been edited by hand. What should the new prediction do?",
+def ask_rerun(parent: QWidget | None, name: str, what: str = "mask") -> str:
+    """'replace', 'keep' or 'cancel' when a new prediction arrives for a mask (or ``what``) edited by hand."""
+    return _ask(parent, f"{what[0].upper()}{what[1:]} edited by hand",
+                f"The {what} of {name} has been edited by hand. What should the new prediction do?",
                 [("replace", "Replace", Btn.DestructiveRole), ("keep", "Keep Edits", Btn.AcceptRole),
                  ("cancel", "Cancel", Btn.RejectRole)], "keep", "cancel",
                 info="Replace: use the new prediction everywhere. Keep Edits: use it only where you did not "

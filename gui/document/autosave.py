@@ -2,7 +2,8 @@
 
 ``Autosaver`` watches each document's undo stack: any change restarts an idle timer; when it fires,
 every document changed since the last export is written with core.io.recovery.save_autosave (one file
-per image, atomic), and the autosave of a document that is clean again is deleted. At start-up the
+per image, atomic: the vessel mask, the artery/vein labels and the optic disc), and the autosave of a
+document that is clean again is deleted. At start-up the
 window offers what core.io.recovery.list_recoverable finds. The folder comes from
 QStandardPaths.AppDataLocation (never the bundle); tests pass their own.
 """
@@ -24,10 +25,11 @@ from core.io.recovery import (
     discard_for,
     list_recoverable,
     load_autosave,
+    load_autosave_labels,
     save_autosave,
 )
 from gui.dialogs import prompts
-from gui.document.document import ImageDocument
+from gui.document.document import ARTERIES_VEINS, ImageDocument
 from gui.document.session import ImageSession
 
 IDLE_MS = 3000
@@ -90,8 +92,11 @@ class Autosaver(QObject):
                 discard_for(self.folder, doc.path)
                 continue
             meta = {"name": doc.name, "threshold": doc.threshold, "source": doc.mask_source}
+            if doc.disc_circle is not None:
+                meta["optic_disc"] = doc.disc_circle.as_dict()
+            labels = {ARTERIES_VEINS: doc.artery_vein} if doc.artery_vein is not None else {}
             try:
-                path = save_autosave(self.folder, doc.path, doc.mask, meta)
+                path = save_autosave(self.folder, doc.path, doc.mask, meta, labels)
             except (OSError, ValueError) as exc:
                 if not self._failed_once:  # say it once, not every few seconds
                     self._failed_once = True
@@ -111,22 +116,34 @@ class Autosaver(QObject):
 
 
 def recover(session: ImageSession, entries: list[RecoveryEntry]) -> tuple[list[ImageDocument], list[str]]:
-    """Open each entry's image and put its autosaved mask back (one undo step each; the document is
-    then modified, so it is autosaved again until exported). Returns the documents and error lines."""
+    """Open each entry's image and put its autosaved mask back, then its artery/vein labels and optic disc
+    (an undo step each; the document is then modified, so it is autosaved again until exported). Returns
+    the documents and error lines."""
     docs: list[ImageDocument] = []
     errors: list[str] = []
     for entry in entries:
         try:
             mask, meta = load_autosave(entry)
+            labels = load_autosave_labels(entry)
             doc = session.load(entry.source_path)
             threshold = meta.get("threshold")
             if isinstance(threshold, (int, float)) and doc.probability is None and 0 <= threshold <= 1:
                 doc.set_threshold(float(threshold))
             doc.replace_mask(mask, MaskSource.RECOVERED, "Recover autosaved edits")
+            if ARTERIES_VEINS in labels:
+                doc.replace_labels(ARTERIES_VEINS, labels[ARTERIES_VEINS], "Recover autosaved artery/vein labels")
+            if isinstance(meta.get("optic_disc"), dict):
+                _recover_disc(doc, meta["optic_disc"])
             docs.append(doc)
         except (RecoveryError, OSError, ValueError) as exc:  # ImageReadError is an OSError/ValueError
             errors.append(str(exc))
     return docs, errors
+
+
+def _recover_disc(doc: ImageDocument, saved: dict) -> None:
+    from core.measure.optic_disc import OpticDisc
+
+    doc.set_disc(OpticDisc.from_dict(saved), "Recover autosaved optic disc")  # ValueError when damaged
 
 
 def offer_recovery(parent: QWidget | None, autosaver: Autosaver, session: ImageSession

@@ -8,7 +8,9 @@ methods here compute a change there and push it as an undo command, whose redo a
 Every change of an existing mask goes through the document's ``undo_stack`` (one per document, so
 history survives switching images): strokes and fills (gui.document.commands), and threshold
 changes, new predictions, Clear and loaded masks (gui.document.state_commands). ``mask``,
-``threshold`` and ``probability`` are those of the vessel task.
+``threshold`` and ``probability`` are those of the vessel task. The artery/vein labels are edited by
+the same commands through a TaskTarget (gui.document.task_target) and announced by ``labelsChanged``;
+the optic disc changes by DiscCommands (gui.document.disc_command) and is announced by ``discChanged``.
 """
 
 from __future__ import annotations
@@ -16,28 +18,36 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QUndoStack
 
 from core.edit.document_state import DocumentState
-from core.edit.mask_ops import Box, Point
+from core.edit.mask_ops import Box, Point, paint_segment, replace_delta
 from core.edit.task_result import MaskChange, MaskState, TaskResult
 from core.io.images import load_image
 from core.io.loaded import ImageMetadata, LoadedImage
 from core.predict.prediction import Prediction
 from core.predict.tasks import BACKGROUND, VESSEL
 from gui.canvas.render import fov_outline
-from gui.document.commands import FillCommand, StrokeCommand
+from gui.document.commands import FillCommand, MaskDeltaCommand, StrokeCommand
+from gui.document.disc_command import DiscCommand
 from gui.document.display import DisplayArrays, display_arrays
 from gui.document.state_commands import THRESHOLD_COMMAND_ID, MaskStateCommand
+from gui.document.task_target import TaskTarget
+
+if TYPE_CHECKING:  # the disc detector's imports are slow; a document only holds its answer
+    from core.measure.optic_disc import DiscNotFound, OpticDisc
 
 #: Undo steps kept per document (each holds a delta: changed pixels only).
 UNDO_LIMIT = 200
 
 #: The task whose mask the editing tools, the threshold slider and export work on.
 VESSELS = "vessels"
+#: The task whose labels type the vessels as arteries and veins.
+ARTERIES_VEINS = "arteries_veins"
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,10 @@ class ImageDocument(QObject):
     referenceChanged = Signal()
     #: mask_source changed
     sourceChanged = Signal(str)
+    #: the labels of a task other than vessels changed: (task, rectangle; a null QRect: everywhere)
+    labelsChanged = Signal(str, QRect)
+    #: the optic disc was found, placed, moved, resized or removed
+    discChanged = Signal()
 
     def __init__(self, image: np.ndarray, path: str | os.PathLike[str] | None = None,
                  parent: QObject | None = None) -> None:
@@ -79,6 +93,7 @@ class ImageDocument(QObject):
         self.reference_path: Path | None = None
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(UNDO_LIMIT)
+        self._targets: dict[str, TaskTarget] = {}
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], parent: QObject | None = None,
@@ -160,6 +175,9 @@ class ImageDocument(QObject):
         The model's thresholds count for the first prediction only; the first mask is set directly,
         a later one is one undo step (with ``keep_edits``, hand edits kept where they were made).
         """
+        if prediction.task.name != VESSELS:
+            self._set_labels_prediction(prediction, keep_edits)
+            return
         self.state.check_shape(prediction.probabilities[0], "probability map")
         shown = display if display is not None else display_arrays(prediction)
         before = self.vessels.state if prediction.task.name == VESSELS else None
@@ -174,6 +192,14 @@ class ImageDocument(QObject):
             self.undo_stack.push(MaskStateCommand(self, change))
         self.predictionChanged.emit()
         self.maskChanged.emit(QRect())
+
+    def _set_labels_prediction(self, prediction: Prediction, keep_edits: bool) -> None:
+        """A prediction of another task (arteries and veins): its labels, nothing of the vessel display."""
+        task = prediction.task.name
+        change = self.state.adopt(prediction, keep_edits)
+        if change is not None:
+            self.undo_stack.push(MaskStateCommand(self.target(task), change))
+        self.labelsChanged.emit(task, QRect())
 
     def set_threshold(self, threshold: float) -> None:
         """Re-threshold the stored prediction (no network run) as an undoable step; one drag merges.
@@ -289,6 +315,91 @@ class ImageDocument(QObject):
             return False
         self.undo_stack.push(MaskStateCommand(self, change))
         return True
+
+    # other tasks' labels, the optic disc --------------------------------------------------------
+    def target(self, task: str) -> TaskTarget:
+        """What the undo commands of ``task`` (not vessels) edit; one object per task, so drags merge."""
+        if task not in self._targets:
+            self._targets[task] = TaskTarget(self, task)
+        return self._targets[task]
+
+    def labels(self, task: str) -> np.ndarray | None:
+        """The label mask of ``task`` (None before it has one)."""
+        result = self.state.results.get(task)
+        return None if result is None else result.mask
+
+    @property
+    def artery_vein(self) -> np.ndarray | None:
+        """The artery/vein labels (uint8: 0 background, 1 artery, 2 vein), None before they were found."""
+        return self.labels(ARTERIES_VEINS)
+
+    def labels_changed(self, task: str, rect: Box) -> None:
+        """Announce an edit of ``task``'s labels inside ``rect`` = (y0, x0, y1, x1), half-open."""
+        y0, x0, y1, x1 = (int(v) for v in rect)
+        self.labelsChanged.emit(task, QRect(x0, y0, max(0, x1 - x0), max(0, y1 - y0)))
+
+    def paint_type(self, p0: Point, p1: Point, radius: float, label: int, stroke_id: int, text: str) -> bool:
+        """One artery or vein brush segment: ``label`` on the vessel pixels under it (the vessel mask's, or
+        the labels' own without one), never on the background; one undo step per ``stroke_id``."""
+        labels = self.artery_vein
+        if labels is None:
+            return False
+        where = self.mask if self.mask is not None else labels
+        delta = paint_segment(labels, p0, p1, radius, label, where=where)
+        if delta is None:
+            return False
+        self.undo_stack.push(StrokeCommand(self.target(ARTERIES_VEINS), delta, stroke_id, text))
+        return True
+
+    def replace_labels(self, task: str, labels: np.ndarray, text: str) -> bool:
+        """Replace ``task``'s labels by hand (a swapped segment, recovered labels) as one undo step.
+
+        A pixel edit like a stroke: the result keeps following its model, and the change counts as a hand
+        edit. Without labels yet, empty ones are made first (not an undo step).
+        """
+        result = self.state.result(task)
+        self.state.check_shape(np.asarray(labels), f"{task} labels")
+        if result.mask is None:
+            result.ensure_mask(self.state.shape)
+        delta = replace_delta(result.mask, labels)
+        if delta is None:
+            return False
+        self.undo_stack.push(MaskDeltaCommand(self.target(task), delta, text))
+        return True
+
+    @property
+    def disc(self) -> OpticDisc | DiscNotFound | None:
+        """The optic disc, why none was found, or None (not looked for, not placed)."""
+        return self.state.disc
+
+    @property
+    def disc_circle(self) -> OpticDisc | None:
+        """The disc when there is one (not a DiscNotFound)."""
+        disc = self.state.disc
+        return disc if hasattr(disc, "diameter") else None  # type: ignore[return-value]
+
+    def set_disc(self, disc: OpticDisc | DiscNotFound | None, text: str, drag_id: int = 0) -> None:
+        """Change the disc as an undo step; the steps of one drag (same ``drag_id`` > 0) merge into one."""
+        self.undo_stack.push(DiscCommand(self, self.state.disc, disc, text, drag_id))
+
+    def adopt_found_disc(self, found: OpticDisc | DiscNotFound) -> bool:
+        """Take what the disc detector answered; False when a disc placed by hand stays instead.
+
+        Replacing a found circle is an undo step; the first answer (nothing to go back to) is set directly.
+        """
+        current = self.state.disc
+        if getattr(current, "method", "") == "hand":
+            return False
+        if hasattr(current, "diameter"):
+            self.set_disc(found, "Find optic disc")
+        else:
+            self.put_disc(found)
+        return True
+
+    def put_disc(self, disc: OpticDisc | DiscNotFound | None) -> None:
+        """The hook DiscCommand calls: make ``disc`` current and announce it."""
+        self.state.disc = disc
+        self.discChanged.emit()
 
     # reference and read-outs --------------------------------------------------------------------
     def set_reference(self, reference: np.ndarray | None, path: str | os.PathLike[str] | None = None) -> None:

@@ -6,11 +6,13 @@ A new overlay (artery/vein labels, the disc outline) is one new adapter class ad
 from __future__ import annotations
 
 from gui.canvas.layers.base import LayerAdapter
+from gui.canvas.layers.disc import DiscAdapter
 from gui.canvas.layers.heat import HeatAdapter
 from gui.canvas.layers.image import ImageAdapter
-from gui.canvas.layers.labels import VesselLabelsAdapter
+from gui.canvas.layers.labels import ArteryVeinLabelsAdapter, VesselLabelsAdapter
 from gui.canvas.layers.outline import OutlineAdapter
 
-LAYERS: tuple[type[LayerAdapter], ...] = (ImageAdapter, HeatAdapter, VesselLabelsAdapter, OutlineAdapter)
+LAYERS: tuple[type[LayerAdapter], ...] = (ImageAdapter, HeatAdapter, VesselLabelsAdapter, ArteryVeinLabelsAdapter,
+                                          DiscAdapter, OutlineAdapter)
 
 __all__ = ["LAYERS", "LayerAdapter"]

@@ -1,4 +1,4 @@
-"""A task's label mask, each label value coloured through a colour table.
+"""A task's label mask (the vessel mask, the artery/vein labels), each label value coloured through a colour table.
 
 A brush stroke repaints only its dirty rectangle (the layer keeps its own ARGB image), so painting
 stays fluid on 3504×2336 images; a null rectangle (new prediction, threshold) rebuilds the layer.
@@ -11,6 +11,7 @@ from collections.abc import Hashable
 import numpy as np
 from PySide6.QtCore import QRect
 
+from core.io.artery_vein import ARTERY, CROSSING, VEIN
 from core.predict.tasks import VESSEL
 from gui.canvas.image_layer import ImageLayer
 from gui.canvas.layers.base import Connection, LayerAdapter
@@ -78,3 +79,21 @@ class VesselLabelsAdapter(LabelsAdapter):
 
     def style_look(self, values: OverlayValues) -> Hashable:
         return values.show_mask, ((VESSEL, values.mask_color),), values.mask_opacity
+
+
+class ArteryVeinLabelsAdapter(LabelsAdapter):
+    """The artery/vein labels: arteries, veins and crossings each in their colour."""
+
+    name = "arteries_veins"
+    task = "arteries_veins"
+
+    def connections(self, document: ImageDocument) -> list[Connection]:
+        return [(document.labelsChanged, self._on_labels)]
+
+    def _on_labels(self, task: str, rect: QRect) -> None:
+        if task == self.task:
+            self.refresh(rect)
+
+    def style_look(self, values: OverlayValues) -> Hashable:
+        colors = ((ARTERY, values.artery_color), (VEIN, values.vein_color), (CROSSING, values.crossing_color))
+        return values.show_av, colors, values.av_opacity
