@@ -1,7 +1,7 @@
 """main(): QApplication, an excepthook that shows a dialog instead of dying, settings, CLI arguments.
 
     retinaseg-gui [IMAGE_OR_FOLDER] [--model PATH] [--device auto|cpu|cuda|mps]
-                  [--segment] [--screenshot OUT.png]
+                  [--segment] [--arteries-veins] [--screenshot OUT.png]
 """
 
 from __future__ import annotations
@@ -28,11 +28,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--device", choices=DEVICE_CHOICES,
                    help=f"compute device: {DEVICE_HELP} (default: as last time; a missing one falls back to the CPU)")
     p.add_argument("--segment", action="store_true", help="segment the image once it is open")
+    p.add_argument("--arteries-veins", action="store_true",
+                   help="segment the image, then find its arteries, veins and optic disc")
     p.add_argument("--screenshot", metavar="OUT.png",
-                   help="save a screenshot of the window and exit (after --segment finishes, if given)")
+                   help="save a screenshot of the window and exit (after --segment or --arteries-veins finishes)")
     args = p.parse_args(list(argv) if argv is not None else None)
-    if (args.segment or args.screenshot) and not args.image:
-        p.error("--segment and --screenshot need an IMAGE to open")
+    if (args.segment or args.arteries_veins or args.screenshot) and not args.image:
+        p.error("--segment, --arteries-veins and --screenshot need an IMAGE to open")
     return args
 
 
@@ -56,10 +58,13 @@ def install_excepthook(window_getter) -> None:  # noqa: ANN001
 
 
 class ScreenshotRun:
-    """--segment / --screenshot: open, optionally segment, grab the window, exit with a status."""
+    """--segment / --arteries-veins / --screenshot: open, optionally segment (and find arteries, veins and the
+    disc), grab the window, exit with a status."""
 
-    def __init__(self, app: QApplication, window: MainWindow, out: str | None, segment: bool) -> None:
+    def __init__(self, app: QApplication, window: MainWindow, out: str | None, segment: bool,
+                 arteries_veins: bool = False) -> None:
         self.app, self.window, self.out, self.segment = app, window, out, segment
+        self.arteries_veins = arteries_veins
         self.exit_code = 0
         self._reported: set[str] = set()  # what the (headless) window has printed already
         window.errorShown.connect(self._reported.add)
@@ -68,7 +73,10 @@ class ScreenshotRun:
         if not opened:
             self.finish(False, self.window.last_error or "could not open the image")
             return
-        if self.segment:
+        if self.arteries_veins:
+            self.window.av.finished.connect(self.finish)
+            self.window.av.find()  # segments first; finished(False, …) reports any failure on the way
+        elif self.segment:
             self.window.segmentFinished.connect(self.finish)
             if self.window.segment() is None:
                 return  # segment() already reported and emitted segmentFinished(False, …)
@@ -112,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_excepthook(lambda: window)
     app.aboutToQuit.connect(window.shutdown)
     window.show()
-    run = ScreenshotRun(app, window, args.screenshot, args.segment)
+    run = ScreenshotRun(app, window, args.screenshot, args.segment, args.arteries_veins)
     if args.image:
         QTimer.singleShot(0, lambda: run.start(window.open_path(args.image)))
     code = app.exec()

@@ -21,8 +21,10 @@ from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStyle,
     QVBoxLayout,
     QWidget,
@@ -139,9 +141,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.editing.panel)
         layout.addWidget(self.overlay_controls)
         layout.addStretch(1)
+        scroll = QScrollArea()  # a short screen scrolls the panel instead of growing the window past it
+        scroll.setWidget(panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(panel.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         dock = QDockWidget("Result", self)
         dock.setObjectName("overlay_dock")
-        dock.setWidget(panel)
+        dock.setWidget(scroll)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)

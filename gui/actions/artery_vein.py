@@ -155,6 +155,8 @@ class ArteryVeinUi(QObject):
         if doc.mask is None:  # the types go on a vessel mask: make one first, then come back
             if self._segment() is not None:
                 self._after_segment = doc
+            else:  # the segmentation could not start and has said why
+                self.finished.emit(False, "the vessels could not be segmented")
             return None
         request = ArteryVeinRequest(doc.image.copy(), None if doc.fov is None else doc.fov.copy(),
                                     doc.mask != 0, str(model), self._device())

@@ -85,8 +85,10 @@ class EditingUi(QObject):
         m = QMenu("&Edit", bar)
         m.addActions([self.act_undo, self.act_redo])
         m.addSeparator()
-        m.addActions(list(self.tool_actions.values()))
+        m.addActions([a for t, a in self.tool_actions.items() if not (t.types_vessels or t == Tool.DISC)])
         m.addActions([self.act_smaller, self.act_bigger])
+        m.addSeparator()
+        m.addActions([a for t, a in self.tool_actions.items() if t.types_vessels or t == Tool.DISC])
         m.addSeparator()
         start = m.addMenu("&Start Mask")
         start.addActions([self.act_from_model, self.act_from_empty, self.act_from_file])
@@ -102,6 +104,7 @@ class EditingUi(QObject):
         self.group.addStack(doc.undo_stack)
         doc.predictionChanged.connect(self._update_actions)
         doc.referenceChanged.connect(self._update_actions)
+        doc.labelsChanged.connect(self._update_actions)
 
     def set_document(self, doc: ImageDocument | None) -> None:
         self.document = doc
@@ -117,6 +120,8 @@ class EditingUi(QObject):
         for a in (self.act_clear, self.act_from_empty, self.act_from_file, self.act_reference):
             a.setEnabled(d is not None)
         self.act_from_model.setEnabled(d is not None and d.has_prediction)
+        for tool, action in self.tool_actions.items():  # the type tools need labels to retype
+            action.setEnabled(not tool.types_vessels or (d is not None and d.artery_vein is not None))
         self.act_clear_reference.setEnabled(d is not None and d.reference is not None)
 
     def _sync_tool_actions(self) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QImage
 
 import gui.actions.export
 import gui.dialogs.prompts
@@ -115,6 +115,16 @@ def test_the_overlay_shows_arteries_and_veins_in_their_colours(labelled) -> None
     assert not layer.shown() and not labelled.overlay_style.values.show_av
 
 
+def test_the_vessel_mask_shows_only_where_the_labels_leave_vessels_untyped(labelled) -> None:  # noqa: ANN001
+    mask_layer = labelled.canvas.mask_layer
+    assert mask_layer.image.pixelColor(20, 31).alpha() == 0  # typed: the artery or vein colour alone
+    labelled.editing.tool_actions[Tool.BRUSH].trigger()
+    drag(labelled.canvas, [(20, 50), (40, 50)])  # a vessel drawn after the labelling has no type yet
+    assert mask_layer.image.pixelColor(30, 50).alpha() > 0
+    labelled.av.act_show_av.trigger()  # arteries and veins hidden: the whole mask again
+    assert mask_layer.image.pixelColor(20, 31).alpha() > 0
+
+
 def test_a_colour_preset_recolours_the_overlay_and_is_remembered(labelled) -> None:  # noqa: ANN001
     style = labelled.overlay_style
     y, x = 31, 20
@@ -151,10 +161,14 @@ def test_the_artery_brush_retypes_vessel_pixels_only_as_one_undo_step(labelled) 
     assert doc.undo_stack.undoText() == "Vein brush"
 
 
-def test_the_type_tools_do_nothing_before_there_are_labels(segmented) -> None:  # noqa: ANN001
-    segmented.editing.tool_actions[Tool.VEIN].trigger()
+def test_the_type_tools_wait_for_labels(qtbot, segmented) -> None:  # noqa: ANN001
+    editing = segmented.editing
+    assert not editing.tool_actions[Tool.VEIN].isEnabled() and not editing.tool_actions[Tool.SWAP].isEnabled()
+    editing.tools.set_tool(Tool.VEIN)  # chosen before switching to an image without labels
     drag(segmented.canvas, [(10, 31), (40, 31)])
     assert segmented.document.artery_vein is None and segmented.document.undo_stack.count() == 0
+    label_and_wait(qtbot, segmented)
+    assert editing.tool_actions[Tool.VEIN].isEnabled() and editing.tool_actions[Tool.SWAP].isEnabled()
 
 
 def test_a_click_swaps_artery_and_vein_on_one_segment(qtbot, labelled) -> None:  # noqa: ANN001
@@ -257,3 +271,51 @@ def test_a_vessel_checkpoint_is_refused_as_the_artery_vein_model(qtbot, segmente
         segmented.av.load_model(str(tiny_checkpoint_path))
     assert "not an artery/vein model" in blocker.args[0] and "tiny_av.pt" in blocker.args[0]
     assert segmented.av.model_path == kept
+
+
+def test_the_side_panel_sets_presets_and_single_colours(labelled, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QColorDialog
+
+    controls, style = labelled.overlay_controls, labelled.overlay_style
+    controls.av_preset.setCurrentText("Colour-Blind Safe")
+    assert style.av_preset == "Colour-Blind Safe" and labelled.av.preset_actions["Colour-Blind Safe"].isChecked()
+    monkeypatch.setattr(QColorDialog, "getColor", lambda *_: QColor("#123456"))
+    controls.av_colors["vein_color"].click()
+    assert style.values.vein_color == "#123456" and controls.av_preset.currentText() == "Custom"
+    assert not any(a.isChecked() for a in labelled.av.preset_actions.values())
+
+
+def test_the_colour_blind_preset_keeps_types_apart_from_each_other_and_the_fundus_for_every_vision() -> None:
+    from gui.canvas.style import AV_PRESETS, OverlayValues
+    from tests.gui.colour_vision import hex_rgb, smallest_difference
+    from tests.gui.test_heat_scale import APART, FUNDUS
+
+    artery, vein, crossing = (hex_rgb(c) for c in AV_PRESETS["Colour-Blind Safe"])
+    mask = np.array([hex_rgb(OverlayValues().mask_color)])  # untyped vessels beside them
+    for name, colour, others in (("artery", artery, np.array([vein, crossing])), ("vein", vein, np.array([crossing]))):
+        distance, vision = smallest_difference(colour, others)
+        assert distance >= APART, f"{name} is {distance:.1f} from another type ({vision})"
+    for name, colour in (("artery", artery), ("vein", vein)):
+        for what, against in (("the fundus", FUNDUS), ("the vessel mask", mask)):
+            distance, vision = smallest_difference(colour, against)
+            assert distance >= APART, f"{name} is {distance:.1f} from {what} ({vision})"
+    # the datasets' red and blue stay apart from each other for everyone too; red on the fundus is why the preset exists
+    red, blue, _ = (hex_rgb(c) for c in AV_PRESETS["Red / Blue (as the Datasets)"])
+    assert smallest_difference(red, np.array([blue]))[0] >= APART
+    assert smallest_difference(red, FUNDUS)[0] < APART
+
+
+def test_the_app_finds_arteries_and_veins_for_a_screenshot(tmp_path: Path, tiny_checkpoint_path: Path) -> None:
+    from core.io.images import write_image
+    from core.resources import default_artery_vein_model_path
+    from tests.conftest import synthetic_fundus
+    from tests.gui.test_app import run_py
+
+    if not default_artery_vein_model_path().is_file():
+        pytest.skip(f"no shipped artery/vein model at {default_artery_vein_model_path()}")
+    image = write_image(tmp_path / "eye.png", synthetic_fundus(120, 140))
+    out = tmp_path / "shot.png"
+    r = run_py(["-m", "gui", str(image), "--model", str(tiny_checkpoint_path), "--device", "cpu",
+                "--arteries-veins", "--screenshot", str(out)], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "screenshot saved" in r.stdout and not QImage(str(out)).isNull()

@@ -14,8 +14,8 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
-    QGraphicsItemGroup,
     QGraphicsPathItem,
+    QGraphicsRectItem,
     QGraphicsSimpleTextItem,
 )
 
@@ -41,10 +41,12 @@ def _circle(x: float, y: float, r: float) -> QRectF:
 
 class DiscAdapter(LayerAdapter):
     name = "disc"
-    item: QGraphicsItemGroup
+    item: QGraphicsRectItem  # the image's rectangle, clipping the rings (a disc near the edge has zones past it)
 
     def __init__(self) -> None:
-        super().__init__(QGraphicsItemGroup())
+        super().__init__(QGraphicsRectItem())
+        self.item.setPen(QPen(Qt.PenStyle.NoPen))
+        self.item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape, True)
         self.zone_b = QGraphicsPathItem()  # the ring between its two radii, shaded
         self.zone_b.setPen(_pen(ZONE_COLOR, 1.0, Qt.PenStyle.DashLine))
         self.zone_b.setBrush(QBrush(ZONE_B_FILL))
@@ -60,7 +62,7 @@ class DiscAdapter(LayerAdapter):
             label.setFont(font)
             label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)  # readable at any zoom
         for part in (self.zone_b, self.zone_c, self.margin, *self.labels.values()):
-            self.item.addToGroup(part)
+            part.setParentItem(self.item)
 
     def connections(self, document: ImageDocument) -> list[Connection]:
         return [(document.discChanged, self.refresh)]
@@ -79,6 +81,7 @@ class DiscAdapter(LayerAdapter):
             return
         from core.measure.optic_disc import zone_radii
 
+        self.item.setRect(QRectF(0, 0, self.document.width, self.document.height))  # type: ignore[union-attr]
         radii = zone_radii(disc)
         (b_in, b_out), (_c_in, c_out) = radii["B"], radii["C"]
         x, y = disc.x, disc.y

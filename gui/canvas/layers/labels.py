@@ -17,7 +17,7 @@ from gui.canvas.image_layer import ImageLayer
 from gui.canvas.layers.base import Connection, LayerAdapter
 from gui.canvas.render import labels_color_table, labels_to_qimage
 from gui.canvas.style import OverlayValues
-from gui.document.document import ImageDocument
+from gui.document.document import ARTERIES_VEINS, ImageDocument
 
 
 class LabelsAdapter(LayerAdapter):
@@ -35,15 +35,19 @@ class LabelsAdapter(LayerAdapter):
         return [(document.maskChanged, self.refresh)]
 
     def style_look(self, values: OverlayValues) -> Hashable:
-        """(shown, ((label, colour name), ...), opacity)."""
+        """(shown, ((label, colour name), ...), opacity, anything else the subclass draws with)."""
         raise NotImplementedError
 
     def apply(self, values: OverlayValues) -> None:
         look = self.style_look(values)
         if look != self.look:
-            show, colors, opacity = look
+            _show, colors, opacity = look[:3]
             self._table = labels_color_table(dict(colors), opacity)
         super().apply(values)
+
+    def _shown(self, labels: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
+        """The label values drawn in ``labels[rows, cols]`` (a subclass may leave some out)."""
+        return labels[rows, cols]
 
     def _labels(self) -> np.ndarray | None:
         d = self.document
@@ -59,12 +63,12 @@ class LabelsAdapter(LayerAdapter):
             self.item.set_image(None)
             return
         if rect is None or rect.isNull() or self.item.is_empty():
-            self.item.set_image(labels_to_qimage(labels, self._table))
+            self.item.set_image(labels_to_qimage(self._shown(labels, slice(None), slice(None)), self._table))
             self.item.setVisible(True)
             return
         r = rect.intersected(QRect(0, 0, labels.shape[1], labels.shape[0]))
         if not r.isEmpty():
-            patch = labels[r.top():r.bottom() + 1, r.left():r.right() + 1]
+            patch = self._shown(labels, slice(r.top(), r.bottom() + 1), slice(r.left(), r.right() + 1))
             self.item.update_region(labels_to_qimage(patch, self._table), r.left(), r.top())
 
     def shown(self) -> bool:
@@ -72,20 +76,34 @@ class LabelsAdapter(LayerAdapter):
 
 
 class VesselLabelsAdapter(LabelsAdapter):
-    """The vessel mask, in the mask colour."""
+    """The vessel mask, in the mask colour; while arteries and veins are shown, only the vessel pixels they
+    leave untyped (drawn after the labelling), so the two colours never mix."""
 
     name = "vessels"
     task = "vessels"
 
+    def connections(self, document: ImageDocument) -> list[Connection]:
+        return [(document.maskChanged, self.refresh), (document.labelsChanged, self._on_labels)]
+
+    def _on_labels(self, task: str, rect: QRect) -> None:
+        if task == ARTERIES_VEINS and self.look and self.look[3]:
+            self.refresh(rect)
+
     def style_look(self, values: OverlayValues) -> Hashable:
-        return values.show_mask, ((VESSEL, values.mask_color),), values.mask_opacity
+        return values.show_mask, ((VESSEL, values.mask_color),), values.mask_opacity, values.show_av
+
+    def _shown(self, labels: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
+        typed = self.document.artery_vein if self.document is not None and self.look[3] else None
+        if typed is None:
+            return labels[rows, cols]
+        return np.where(typed[rows, cols] != 0, 0, labels[rows, cols]).astype(np.uint8)
 
 
 class ArteryVeinLabelsAdapter(LabelsAdapter):
     """The artery/vein labels: arteries, veins and crossings each in their colour."""
 
     name = "arteries_veins"
-    task = "arteries_veins"
+    task = ARTERIES_VEINS
 
     def connections(self, document: ImageDocument) -> list[Connection]:
         return [(document.labelsChanged, self._on_labels)]
