@@ -465,9 +465,11 @@ def test_a_model_check_that_raises_anything_keeps_the_current_model(qtbot, make_
                                                                     fault: BaseException) -> None:
     from core.ml.checkpoint import load_checkpoint
 
-    faults = [fault]
+    faults: list[BaseException] = []
     service = FakeService(loader=lambda path: (_ for _ in ()).throw(faults.pop()) if faults else load_checkpoint(path))
     window = make_window(service)
+    qtbot.waitUntil(lambda: window.threshold.model_threshold is not None, timeout=TIMEOUT)  # its card was read
+    faults.append(fault)  # the next check, the user's, fails
     before = window.model_path
     with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT) as error:
         window.load_model(str(tiny_checkpoint_path))

@@ -155,7 +155,9 @@ def test_loading_a_valid_checkpoint_switches_model_and_shows_its_card(qtbot, mak
     assert window.model_path == str(other) and settings.model_path == str(other)
     window.headless = False
     window.show_model_card()
-    qtbot.waitUntil(lambda: any(b.isVisible() and "UNet" in b.text() for b in window.findChildren(QMessageBox)))
+    qtbot.waitUntil(lambda: window.card_dialog is not None and window.card_dialog.isVisible())
+    assert "UNet" in window.card_dialog.text.toPlainText() and "other.pt" in window.card_dialog.windowTitle()
+    window.card_dialog.close()
     window.open_path(image_file)
     ok, _ = segment_and_wait(qtbot, window)
     assert ok and window.document.prediction_info.model == "other.pt"
