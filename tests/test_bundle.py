@@ -153,3 +153,31 @@ def test_gui_shows_the_segmentation_overlay_offscreen(bundle: Path, tmp_path: Pa
     assert gained > 0.005 * plain.shape[0] * plain.shape[1], (
         f"only {gained} more pixels in the overlay colour {OverlayValues().mask_color} after --segment"
     )
+
+
+def test_bundle_ships_what_dicom_needs(bundle: Path) -> None:
+    internal = bundle / "_internal"
+    tables = {p.name for p in (internal / "highdicom" / "_standard").glob("*.json")}
+    assert {"sop_class_iod_map.json", "iod_module_map.json", "module_attribute_map.json"} <= tables
+    for dist in ("pydicom", "pyjpegls", "highdicom"):
+        assert list(internal.glob(f"{dist}-*.dist-info")), f"{dist}'s metadata (read for its version at import)"
+
+
+def test_gui_opens_and_segments_a_jpeg_ls_dicom_offscreen(bundle: Path, tmp_path: Path) -> None:
+    """pydicom and its CharLS decoder work inside the bundle (a missing dist-info would drop the decoder)."""
+    from pydicom.uid import JPEGLSLossless
+
+    from tests import dicom_factory as F
+
+    dicom = F.write(F.with_transfer_syntax(F.photograph(F.sample_photo(512)), JPEGLSLossless), tmp_path / "eye.dcm")
+    out = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [*_offline_prefix(), str(bundle / EXE), str(dicom), "--segment", "--screenshot", str(out)],
+        cwd=tmp_path, env=_clean_env(tmp_path, QT_QPA_PLATFORM="offscreen"), capture_output=True, text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0 and out.is_file(), f"the bundle did not open {dicom}:\n{proc.stdout}\n{proc.stderr}"
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(out).convert("RGB")).astype(np.int16)
+    assert (rgb[..., 0] - np.maximum(rgb[..., 1], rgb[..., 2]) > 40).mean() > 0.05, "no fundus in the window"
