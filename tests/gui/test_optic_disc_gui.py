@@ -116,3 +116,13 @@ def test_the_disc_is_autosaved_and_recovered(qtbot, window, make_window, monkeyp
     assert doc.disc_circle.as_dict() == expected.as_dict()
     assert doc.undo_stack.undoText() == "Recover autosaved optic disc"
     assert again.canvas.layer("disc").shown()
+
+
+def test_a_moved_disc_counts_as_a_hand_edit_a_found_one_does_not(window) -> None:  # noqa: ANN001
+    from gui.document.unsaved import unsaved_changes
+
+    doc = window.document
+    doc.adopt_found_disc(OpticDisc(30.0, 30.0, 14.0, 0.7, "detector"))
+    assert not doc.modified  # a first finding, like a first result, is no edit
+    drag(window.canvas, [(30, 30), (34, 30)])
+    assert unsaved_changes(doc).hand_edits and window.isWindowModified()
