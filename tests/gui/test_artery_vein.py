@@ -319,3 +319,23 @@ def test_the_app_finds_arteries_and_veins_for_a_screenshot(tmp_path: Path, tiny_
                 "--arteries-veins", "--screenshot", str(out)], tmp_path)
     assert r.returncode == 0, r.stderr
     assert "screenshot saved" in r.stdout and not QImage(str(out)).isNull()
+
+
+def test_labelling_again_keeps_the_hand_edits_as_one_undo_step(qtbot, labelled) -> None:  # noqa: ANN001
+    doc = labelled.document
+    labelled.editing.tool_actions[Tool.VEIN].trigger()
+    drag(labelled.canvas, [(10, 31), (40, 31)])
+    edited = doc.artery_vein.copy()
+    label_and_wait(qtbot, labelled)  # headless: edits are kept without asking
+    np.testing.assert_array_equal(doc.artery_vein, edited)  # same model, same vessels: only the edits could differ
+    assert doc.undo_stack.count() in (1, 2)  # the brush, and the new result when it changed anything
+
+
+def test_cancelling_drops_the_labelling(qtbot, segmented) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(segmented.av.finished, timeout=LABEL_TIMEOUT) as blocker:
+        assert segmented.av.find() is not None
+        assert segmented.act_cancel.isEnabled()
+        segmented.act_cancel.trigger()
+    assert blocker.args == [False, "cancelled"]
+    assert segmented.document.artery_vein is None and not segmented.av.busy
+    assert segmented.av.act_find.isEnabled()
