@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtWidgets import QWidget
@@ -31,6 +32,9 @@ from core.io.recovery import (
 from gui.dialogs import prompts
 from gui.document.document import ARTERIES_VEINS, ImageDocument
 from gui.document.session import ImageSession
+
+if TYPE_CHECKING:  # the disc detector's imports are slow; only a recovery needs the class
+    from core.measure.optic_disc import OpticDisc
 
 IDLE_MS = 3000
 
@@ -125,6 +129,7 @@ def recover(session: ImageSession, entries: list[RecoveryEntry]) -> tuple[list[I
         try:
             mask, meta = load_autosave(entry)
             labels = load_autosave_labels(entry)
+            disc = _saved_disc(meta)  # checked before the image is touched: a bad entry changes nothing
             doc = session.load(entry.source_path)
             threshold = meta.get("threshold")
             if isinstance(threshold, (int, float)) and doc.probability is None and 0 <= threshold <= 1:
@@ -132,18 +137,24 @@ def recover(session: ImageSession, entries: list[RecoveryEntry]) -> tuple[list[I
             doc.replace_mask(mask, MaskSource.RECOVERED, "Recover autosaved edits")
             if ARTERIES_VEINS in labels:
                 doc.replace_labels(ARTERIES_VEINS, labels[ARTERIES_VEINS], "Recover autosaved artery/vein labels")
-            if isinstance(meta.get("optic_disc"), dict):
-                _recover_disc(doc, meta["optic_disc"])
+            if disc is not None:
+                doc.set_disc(disc, "Recover autosaved optic disc")
             docs.append(doc)
         except (RecoveryError, OSError, ValueError) as exc:  # ImageReadError is an OSError/ValueError
             errors.append(str(exc))
     return docs, errors
 
 
-def _recover_disc(doc: ImageDocument, saved: dict) -> None:
+def _saved_disc(meta: dict) -> OpticDisc | None:
+    """The optic disc an autosave holds (None without one); ValueError naming what is wrong when damaged."""
+    saved = meta.get("optic_disc")
+    if saved is None:
+        return None
     from core.measure.optic_disc import OpticDisc
 
-    doc.set_disc(OpticDisc.from_dict(saved), "Recover autosaved optic disc")  # ValueError when damaged
+    if not isinstance(saved, dict):
+        raise ValueError(f"autosaved optic disc is not readable: {saved!r}")
+    return OpticDisc.from_dict(saved)
 
 
 def offer_recovery(parent: QWidget | None, autosaver: Autosaver, session: ImageSession
