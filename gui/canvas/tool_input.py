@@ -29,6 +29,9 @@ from gui.document.document import ImageDocument
 MIN_LASSO_STEP = 0.5  # image pixels between recorded lasso points
 GRAB_PX = 6  # screen pixels around the disc's margin that grab it for resizing
 SWAP_REACH_PX = 6  # screen pixels from a vessel a swap click may land and still find it
+#: Resize cursors for a margin normal of 0, 45, 90 and 135 degrees (y grows downwards)
+_RESIZE_CURSORS = (Qt.CursorShape.SizeHorCursor, Qt.CursorShape.SizeFDiagCursor, Qt.CursorShape.SizeVerCursor,
+                   Qt.CursorShape.SizeBDiagCursor)
 #: (document, row, column, reach in image pixels) -> None: swap the vessel segment there
 SwapSegment = Callable[[ImageDocument, int, int, int], None]
 
@@ -176,6 +179,21 @@ class ToolInput:
         if swap is not None:
             self._swap = swap
         self._update_outline()
+
+    def cursor_at(self, pos: QPointF, swap: bool) -> Qt.CursorShape:
+        """The cursor over ``pos``: what a press there would do (move or resize the disc, pick a segment)."""
+        tool = self.tools.effective(swap)
+        if tool == Tool.SWAP and self.document is not None and self.document.artery_vein is not None:
+            return Qt.CursorShape.PointingHandCursor
+        disc = self.document.disc_circle if self.document is not None and tool == Tool.DISC else None
+        handle = disc_edit.grab(disc, (pos.x(), pos.y()), GRAB_PX / self._zoom)
+        if handle == disc_edit.MOVE or (self._disc_drag is not None and self._disc_drag[0] == disc_edit.MOVE):
+            return Qt.CursorShape.SizeAllCursor
+        if handle == disc_edit.RESIZE:
+            assert disc is not None
+            angle = math.degrees(math.atan2(pos.y() - disc.y, pos.x() - disc.x)) % 180  # the margin's normal
+            return _RESIZE_CURSORS[int((angle + 22.5) // 45) % 4]
+        return Qt.CursorShape.CrossCursor
 
     def set_swap(self, swap: bool) -> None:
         self._swap = swap

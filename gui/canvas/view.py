@@ -220,7 +220,10 @@ class ImageCanvas(QGraphicsView):
         else:
             super().mouseMoveEvent(event)
         if self.tool_input is not None:
-            self.tool_input.hover(self.mapToScene(pos), self._swap_held(event.modifiers()))
+            scene, swap = self.mapToScene(pos), self._swap_held(event.modifiers())
+            self.tool_input.hover(scene, swap)
+            if self._pan_from is None and not self._space_down and self.document is not None:
+                self.viewport().setCursor(self.tool_input.cursor_at(scene, swap))
         self._emit_cursor(pos)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802

@@ -126,3 +126,26 @@ def test_a_moved_disc_counts_as_a_hand_edit_a_found_one_does_not(window) -> None
     assert not doc.modified  # a first finding, like a first result, is no edit
     drag(window.canvas, [(30, 30), (34, 30)])
     assert unsaved_changes(doc).hand_edits and window.isWindowModified()
+
+
+def test_the_cursor_says_what_a_press_would_do(window) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QEvent, Qt
+
+    from tests.gui.test_editing import send
+
+    drag(window.canvas, [(50, 40)])
+    disc = disc_of(window)
+    cursor = window.canvas.viewport().cursor
+
+    for point, shape in (((disc.x, disc.y), Qt.CursorShape.SizeAllCursor),
+                         ((disc.x + disc.radius, disc.y), Qt.CursorShape.SizeHorCursor),
+                         ((disc.x, disc.y + disc.radius), Qt.CursorShape.SizeVerCursor),
+                         ((disc.x + 3 * disc.radius, disc.y), Qt.CursorShape.CrossCursor)):
+        send(window.canvas, QEvent.Type.MouseMove, point)
+        assert cursor().shape() == shape, point
+    window.editing.tools.set_tool(Tool.SWAP)
+    send(window.canvas, QEvent.Type.MouseMove, (10, 10))
+    assert cursor().shape() == Qt.CursorShape.CrossCursor  # no artery/vein labels yet: nothing to pick
+    window.document.replace_labels("arteries_veins", window.document.mask.copy(), "labels")
+    send(window.canvas, QEvent.Type.MouseMove, (10, 10))
+    assert cursor().shape() == Qt.CursorShape.PointingHandCursor
