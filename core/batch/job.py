@@ -7,8 +7,10 @@ this thread, in a worker process or on another machine, and give the same bytes.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,9 +21,13 @@ from core.errors import ImageReadError, ImageWriteError
 from core.io.dicom_seg import export_dicom_seg
 from core.io.export import export_sidecar, make_info, probability_to_uint16
 from core.io.images import load_image, write_image
+from core.io.loaded import ImageMetadata
 from core.measure.plausibility import PlausibilityWarning, check_plausibility, predictor_range
 from core.predict.prediction import Predictor
 from core.predict.tasks import VESSEL
+
+#: Measures a written result: (vessel mask, FOV, image metadata) -> named values; picklable for workers.
+Measure = Callable[[np.ndarray, np.ndarray, ImageMetadata], Mapping[str, Any]]
 
 #: Per-file failures: the batch reports them and goes on. Anything else (a GPU failure) stops it.
 FILE_ERRORS = (ImageReadError, ImageWriteError, ValueError)
@@ -34,6 +40,7 @@ class JobResult:
 
     ``warnings``: why the result may be wrong although it was written (a warning is not a failure).
     ``seconds``: the job's wall time; ``vessel_fraction``: vessel pixels / FOV pixels of the mask written.
+    ``shape``: the image's (rows, columns); ``measurements``: what ``run_one``'s ``measure`` returned.
     """
 
     source: Path
@@ -43,13 +50,16 @@ class JobResult:
     skipped: str = ""
     seconds: float = 0.0
     vessel_fraction: float | None = None
+    shape: tuple[int, int] | None = None
+    measurements: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.error
 
 
-def run_one(job: BatchJob, predictor: Predictor, threshold: float | None = None) -> JobResult:
+def run_one(job: BatchJob, predictor: Predictor, threshold: float | None = None,
+            measure: Measure | None = None) -> JobResult:
     """Segment ``job.source`` into ``job.mask`` (0/255) and, if planned, ``job.prob`` (16-bit) and
     ``job.info`` (the sidecar, with the plausibility warnings the result carries in any case) and
     ``job.seg`` (the DICOM Segmentation of a DICOM source).
@@ -57,6 +67,8 @@ def run_one(job: BatchJob, predictor: Predictor, threshold: float | None = None)
     ``threshold``: the vessel threshold, or None for the predictor's. A refused job returns its
     reason without touching anything; file errors become the result's ``error``. Existing outputs
     are judged first (:func:`core.batch.existing.judge_existing`): complete ones make the job a skip.
+    ``measure``: called with the vessel mask, the FOV and the image's metadata once the files are
+    written; what it returns goes into the result's ``measurements`` (it reports its own failures there).
     """
     if job.refused:
         return JobResult(job.source, error=job.refused)
@@ -89,5 +101,7 @@ def run_one(job: BatchJob, predictor: Predictor, threshold: float | None = None)
             written.append(export_dicom_seg(job.seg, job.source, vessel, model=model, overwrite=True))
     except FILE_ERRORS as exc:
         return JobResult(job.source, tuple(written), str(exc).removeprefix(f"{job.source}: "))
+    measurements = dict(measure(vessel, prediction.fov, loaded.metadata)) if measure is not None else {}
     return JobResult(job.source, tuple(written), warnings=warnings, seconds=time.perf_counter() - start,
-                     vessel_fraction=vessel_fraction(vessel, prediction.fov))
+                     vessel_fraction=vessel_fraction(vessel, prediction.fov), shape=image.shape[:2],
+                     measurements=measurements)
