@@ -113,9 +113,42 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     cal.add_argument("--tta", action="store_true", help="average the four flips")
 
+    _add_cohort_parser(sub)
+
     info = sub.add_parser("info", help="show the model card and the devices")
     _add_model_args(info)
     return parser
+
+
+def _add_cohort_parser(sub) -> None:  # type: ignore[no-untyped-def]
+    co = sub.add_parser("cohort", help="segment a whole cohort on a Dask cluster into one resumable results table")
+    co.add_argument("inputs", nargs="+", metavar="INPUT",
+                    help="folders (searched recursively), glob patterns ('data/**/*.png') or list files "
+                         "(.txt: a path per line; .csv: a 'path' column)")
+    co.add_argument("-o", "--out", type=Path, required=True,
+                    help="output folder: the per-image files and results.parquet / results.csv")
+    co.add_argument("--cluster", default="local", metavar="local|ADDRESS|FILE.yaml",
+                    help="local (default: a Dask cluster on this machine), a scheduler address (tcp://host:8786) "
+                         "or a dask-jobqueue YAML file (see the README)")
+    co.add_argument("--workers", type=int, metavar="N",
+                    help="local cluster only: worker processes (default: one per core)")
+    co.add_argument("--threads", type=int, metavar="N",
+                    help="torch threads per worker (default: the worker's cores); results are byte-identical "
+                         "to a single process at the same count")
+    co.add_argument("--batch-size", type=int, default=8, metavar="N", help="images per Dask task (default: 8)")
+    _add_model_args(co)
+    co.add_argument("--threshold", type=float, help="vessel threshold in (0, 1) (default: the model's)")
+    co.add_argument("--save-prob", action="store_true", help="also write <stem>_prob.png (16-bit)")
+    co.add_argument("--info", action="store_true", help="also write <stem>_info.json, the app's export sidecar")
+    co.add_argument("--measure", action="store_true",
+                    help="add the vessel biomarkers (density, length, width, fractal dimension, tortuosity, "
+                         "branching) to the table")
+    co.add_argument("--field-angle", type=float, metavar="DEG",
+                    help="with --measure: the camera's field of view in degrees, for values in µm and mm")
+    again = co.add_mutually_exclusive_group()
+    again.add_argument("--retry-failed", action="store_true",
+                       help="run only the images the table records as failed")
+    again.add_argument("--force", action="store_true", help="redo every image, replacing its outputs")
 
 
 def _progress_bar(total: int, desc: str, unit: str):  # type: ignore[no-untyped-def]
@@ -201,6 +234,12 @@ def _worker_spec(segmenter):  # type: ignore[no-untyped-def]
 
     return SegmenterSpec(str(segmenter.model_path), segmenter.device.type, segmenter.precision, segmenter.tta,
                          threads=segmenter.threads)
+
+
+def cmd_cohort(args: argparse.Namespace) -> int:
+    from core.batch.cohort_cli import run
+
+    return run(args)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -317,8 +356,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"segment": cmd_segment, "train": cmd_train, "evaluate": cmd_evaluate, "calibrate": cmd_calibrate,
-            "info": cmd_info}
+COMMANDS = {"segment": cmd_segment, "cohort": cmd_cohort, "train": cmd_train, "evaluate": cmd_evaluate,
+            "calibrate": cmd_calibrate, "info": cmd_info}
 
 
 def _device_problem(name: str) -> str:
@@ -338,7 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from core.errors import CheckpointError, DeviceFailure, ImageReadError, ImageWriteError
 
-    if problem := _device_problem(getattr(args, "device", "auto")):
+    # a cohort's device is the workers' (a login node without a GPU may drive GPU workers)
+    if args.command != "cohort" and (problem := _device_problem(getattr(args, "device", "auto"))):
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
 

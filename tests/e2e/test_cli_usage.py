@@ -43,7 +43,7 @@ def _device_choices(parser: argparse.ArgumentParser) -> dict[str, tuple[str, ...
 
 
 def test_every_device_option_offers_the_devices_the_gui_offers() -> None:
-    assert _device_choices(build_parser()) == dict.fromkeys(["segment", "train", "evaluate", "info"],
+    assert _device_choices(build_parser()) == dict.fromkeys(["segment", "cohort", "train", "evaluate", "info"],
                                                             DEVICE_CHOICES)
 
 
