@@ -33,6 +33,11 @@ JOBQUEUE_CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGEClu
                     "htcondor": "HTCondorCluster", "oar": "OARCluster", "moab": "MoabCluster"}
 _YAML_KEYS = {"jobqueue", "jobs", "adapt", "cluster"}
 _ADDRESS_SCHEMES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
+#: glibc malloc settings for the workers this process starts. Dask's default (MALLOC_TRIM_THRESHOLD_=65536,
+#: to hand freed memory back early) turns every large array of a segmentation into fresh mmapped pages: on a
+#: DRIVE-sized image it doubled a worker's CPU time (0.65 s of page faults per image); these thresholds keep
+#: arrays up to 32 MiB on the heap and trim above 128 MiB free (benchmarks/cohort.py, docs/cohorts.md).
+WORKER_MALLOC_ENV = {"MALLOC_TRIM_THRESHOLD_": str(128 << 20), "MALLOC_MMAP_THRESHOLD_": str(32 << 20)}
 
 
 class ClusterError(RuntimeError):
@@ -136,10 +141,12 @@ def connect(spec: ClusterSpec, *, workers: int | None = None) -> Connection:
     from distributed import Client
 
     if spec.kind == "local":
+        import dask
         from distributed import LocalCluster
 
         n = workers or local_cores()
-        with _workers_ignore_ctrl_c():
+        spawn_env = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_MALLOC_ENV.items()}
+        with _workers_ignore_ctrl_c(), dask.config.set(spawn_env):
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                                    silence_logs=logging.CRITICAL)  # failures reach the user as results
         return Connection(Client(cluster), f"local cluster, {n} worker process{'es' if n != 1 else ''}", cluster)
@@ -162,8 +169,11 @@ def _jobqueue(spec: ClusterSpec) -> Connection:
     from distributed import Client
 
     cls = getattr(dask_jobqueue, JOBQUEUE_CLASSES[spec.jobqueue])
+    options = dict(spec.options)
+    prologue = [f"export {k}={v}" for k, v in WORKER_MALLOC_ENV.items()]
+    options["job_script_prologue"] = prologue + list(options.get("job_script_prologue") or [])
     try:
-        cluster = cls(**spec.options)
+        cluster = cls(**options)
     except (TypeError, ValueError) as exc:
         raise ClusterError(f"{JOBQUEUE_CLASSES[spec.jobqueue]}: {exc}") from None
     if spec.adapt:

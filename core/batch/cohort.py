@@ -109,14 +109,14 @@ def run_cohort(inputs: Iterable[str | os.PathLike[str]], settings: CohortSetting
 def _items(inputs: Iterable[str | os.PathLike[str]], settings: CohortSettings,
            table: ResultsTable) -> Iterator[WorkItem]:
     out = settings.out_dir
-    claimed: dict[Path, Path] = {}  # mask path -> the image that writes it
+    claimed: dict[str, str] = {}  # mask name -> the image that writes it (text: a cohort's worth stays small)
     for path in iter_inputs(inputs, exclude=out):
         job = _job(Path(os.path.abspath(path)), settings)
         if not job.refused:
-            if (first := claimed.get(job.mask)) is not None:
+            if (first := claimed.get(job.mask.name)) is not None:
                 job = replace(job, refused=f"same name as {first}: its output would be overwritten")
             else:
-                claimed[job.mask] = job.source
+                claimed[job.mask.name] = str(job.source)
         item = _item(job, table.previous(str(job.source)), settings)
         if item is not None:
             yield item

@@ -45,7 +45,7 @@ class TableBusy(RuntimeError):
     """Another run is writing this table."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Previous:
     """What the journal last recorded for one image: its status, whether biomarkers were measured, and
     the image's size and file state then (``None`` for a failed image)."""

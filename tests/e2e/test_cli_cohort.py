@@ -216,4 +216,6 @@ def test_a_slurm_cluster_file_runs_the_cohort_through_the_queue(images: Path, tm
                      "--cluster", str(spec), env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
     assert proc.returncode == 0, proc.stderr
     assert "cluster: slurm cluster, 1 job" in proc.stderr
+    script = next(p for p in jobs.iterdir() if not p.name.endswith(".log")).read_text(encoding="utf-8")
+    assert "#SBATCH --mem=" in script and "export MALLOC_TRIM_THRESHOLD_=134217728" in script
     assert proc.stdout.splitlines()[0] == "4 segmented, 0 skipped (complete), 0 failed; the table has 4 rows"
