@@ -4,7 +4,9 @@
    :data:`~core.measure.optic_disc.locate.LOCATE_WIDTH` px wide (any camera looks alike).
 2. :func:`~core.measure.optic_disc.locate.locate` finds the point where a compact bright spot and
    converging vessels agree.
-3. :func:`~core.measure.optic_disc.boundary.fit_circle` fits the disc margin near it at a finer scale.
+3. :func:`~core.measure.optic_disc.boundary.fit_circle` fits the disc margin near it at a finer scale,
+   in red (where the margin, not the cup, has the sharpest edge); in green only when the red circle
+   is no visible disc (red saturated on some cameras) and the green one is brighter.
 4. :func:`~core.measure.optic_disc.evidence.relative_contrast` says how much brighter the fitted
    disc is than the retina around it; below :data:`MIN_CONTRAST` percent the photograph gets
    :class:`DiscNotFound` (no visible disc), not a guess. The confidence grows with that contrast.
@@ -20,19 +22,18 @@ from core.measure.optic_disc.boundary import FIT_WIDTH, MAX_RADIUS, SEARCH, Circ
 from core.measure.optic_disc.evidence import relative_contrast
 from core.measure.optic_disc.locate import LOCATE_WIDTH, RIM, VESSEL_FILL, Location, locate
 from core.measure.optic_disc.result import DiscNotFound, OpticDisc
-from core.measure.optic_disc.scale import as_rgb, fov_of, fov_width, resized, work_image
+from core.measure.optic_disc.scale import WorkImage, as_rgb, fov_of, fov_width, resized, work_image
 
 #: Smallest image side and FOV width (px) worth searching.
 MIN_SIDE = 64
 #: An image whose brightest FOV pixels (99th percentile of the brightest channel) stay below this is black.
 DARK_LEVEL = 20
 #: Least contrast (percent, see evidence.py) of a disc; set on training images with and without a disc
-#: (docs/optic_disc.md): 2 % of the discs fall below it, 85 % of the disc-free fields.
-MIN_CONTRAST = 10.0
+#: (docs/optic_disc.md, ``benchmarks/optic_disc.py --calibrate``): 2 % of their discs fall below it,
+#: 87 % of the disc-free fields cut from them.
+MIN_CONTRAST = 12.0
 #: Contrast at which the confidence reaches 1 (about the median disc of the training images).
 FULL_CONTRAST = 40.0
-#: The margin is fitted in green instead of red when red's edge is weaker than this share of green's.
-GREEN_SWITCH = 0.1
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,14 @@ def detect(image: np.ndarray, fov: np.ndarray | None = None) -> Detection:
     if location is None:
         return Detection(DiscNotFound("no spot is brighter than its surroundings on every side"))
     x, y = coarse.to_image(location.x, location.y)
-    circle = _fit_near(rgb, fov_mask, x, y, width)
+    red, green = _fit_near(rgb, fov_mask, x, y, width)
+    circle, contrast = red, _contrast(coarse, red, width)
+    if contrast is None or contrast < MIN_CONTRAST:
+        # Red saturated, or its sharpest circle not the disc: the green margin, if that one is a visible disc.
+        green_contrast = _contrast(coarse, green, width)
+        if green_contrast is not None and (contrast is None or green_contrast > contrast):
+            circle, contrast = green, green_contrast
     diameter = 2 * circle.radius * width / FIT_WIDTH
-    cx, cy = (circle.x + 0.5) * coarse.scale - 0.5, (circle.y + 0.5) * coarse.scale - 0.5
-    contrast = relative_contrast(coarse, cx, cy, diameter / 2 * coarse.scale,
-                                 round(RIM * LOCATE_WIDTH), round(VESSEL_FILL * LOCATE_WIDTH))
     if contrast is None:
         return Detection(DiscNotFound("the brightest spot lies at the very edge of the field"), location, circle)
     if contrast < MIN_CONTRAST:
@@ -86,8 +90,9 @@ def detect(image: np.ndarray, fov: np.ndarray | None = None) -> Detection:
     return Detection(OpticDisc(circle.x, circle.y, diameter, score, "detector"), location, circle, contrast)
 
 
-def _fit_near(rgb: np.ndarray, fov: np.ndarray, x: float, y: float, width: int) -> Circle:
-    """The margin circle fitted in a window around (x, y), returned in image pixels (radius at fit scale)."""
+def _fit_near(rgb: np.ndarray, fov: np.ndarray, x: float, y: float, width: int) -> tuple[Circle, Circle]:
+    """The margin circles in red and in green fitted in a window around (x, y), in image pixels (radius at
+    the fitting scale)."""
     h, w = rgb.shape[:2]
     half = (SEARCH + MAX_RADIUS + 0.03) * width
     x0, x1 = max(0, int(x - half)), min(w, int(np.ceil(x + half)) + 1)
@@ -96,9 +101,14 @@ def _fit_near(rgb: np.ndarray, fov: np.ndarray, x: float, y: float, width: int) 
     sx = window.rgb.shape[1] / (x1 - x0)
     sy = window.rgb.shape[0] / (y1 - y0)
     wx, wy = (x - x0 + 0.5) * sx - 0.5, (y - y0 + 0.5) * sy - 0.5
-    fit = fit_circle(window.rgb[..., 0], window.fov, wx, wy, FIT_WIDTH)
-    green = fit_circle(window.rgb[..., 1], window.fov, wx, wy, FIT_WIDTH)
-    if fit.edge < GREEN_SWITCH * green.edge:  # red saturated or flat: the margin shows only in green
-        fit = green
-    return Circle(x0 + (fit.x + 0.5) / sx - 0.5, y0 + (fit.y + 0.5) / sy - 0.5, fit.radius, fit.edge)
+    red, green = (fit_circle(window.rgb[..., c], window.fov, wx, wy, FIT_WIDTH) for c in (0, 1))
+    return (Circle(x0 + (red.x + 0.5) / sx - 0.5, y0 + (red.y + 0.5) / sy - 0.5, red.radius, red.edge),
+            Circle(x0 + (green.x + 0.5) / sx - 0.5, y0 + (green.y + 0.5) / sy - 0.5, green.radius, green.edge))
+
+
+def _contrast(coarse: WorkImage, circle: Circle, width: int) -> float | None:
+    """The circle's relative contrast (evidence.relative_contrast) measured at the locating scale."""
+    cx, cy = (circle.x + 0.5) * coarse.scale - 0.5, (circle.y + 0.5) * coarse.scale - 0.5
+    return relative_contrast(coarse, cx, cy, circle.radius * width / FIT_WIDTH * coarse.scale,
+                             round(RIM * LOCATE_WIDTH), round(VESSEL_FILL * LOCATE_WIDTH))
 
