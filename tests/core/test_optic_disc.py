@@ -133,7 +133,6 @@ def _drions_root():
     return root / DRIONS_FOLDER
 
 
-@pytest.mark.slow
 def test_discs_of_a_few_drions_training_photographs_overlap_their_manual_masks():
     """Real analogue photographs (training split only: the test split is for the benchmark)."""
     files = find_drions(_drions_root(), "training")
