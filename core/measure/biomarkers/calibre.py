@@ -29,7 +29,7 @@ rings); AVR = CRAE / CRVE.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -46,6 +46,16 @@ CIRCLE_STEP = 0.1
 
 
 @dataclass(frozen=True)
+class CalibreVessel:
+    """A vessel that entered a zone's summary: its width, on how many of the summarised circles it was among
+    the widest, and its centreline inside the zone."""
+
+    width: float  # px
+    circles: int
+    points: np.ndarray = field(repr=False, compare=False)  # N×2 (row, col), the centreline points in the zone
+
+
+@dataclass(frozen=True)
 class ZoneCalibre:
     """A zone's summary (Knudtson over each circle, averaged) or why there is none."""
 
@@ -54,6 +64,10 @@ class ZoneCalibre:
     summarised: int  # circles with enough vessels, averaged into value
     most_vessels: int  # the most vessels crossing any one circle
     widths: tuple[float, ...]  # px, every vessel measured in the zone (once each)
+    #: every vessel among the ``count`` widest on some summarised circle (what the value is made of), those on
+    #: the most circles first, then the widest; more than ``count`` when circles differ (a branch replaces its
+    #: trunk, a thin vessel fills the sixth place where only six cross); empty without a value
+    used: tuple[CalibreVessel, ...] = ()
 
 
 def knudtson(widths: list[float], constant: float, count: int = VESSELS_SUMMARISED) -> float:
@@ -163,8 +177,9 @@ def zone_calibre(graph: VesselGraph, widths: Sequence[np.ndarray | None], labels
     inner, outer = (k * disc.diameter for k in ZONES[zone])
     circles = np.arange(inner + CIRCLE_STEP * disc.diameter / 2, outer, CIRCLE_STEP * disc.diameter)
     centre = np.array([disc.y, disc.x])
-    per_circle: list[list[float]] = [[] for _ in circles]
+    per_circle: list[list[tuple[float, int]]] = [[] for _ in circles]  # (width, segment) of each crossing
     measured = []
+    in_zone_points: dict[int, np.ndarray] = {}
     for k, seg in enumerate(graph.segments):
         if widths[k] is None or len(seg.points) < 2:
             continue
@@ -186,12 +201,21 @@ def zone_calibre(graph: VesselGraph, widths: Sequence[np.ndarray | None], labels
             continue
         width = float(np.median(found))
         measured.append(width)
+        in_zone_points[k] = seg.points[in_zone]
         for c in crossed:
-            per_circle[c].append(width)
-    enough = [knudtson(ws, constant, count) for ws in per_circle if len(ws) >= count]
+            per_circle[c].append((width, k))
+    full = [ws for ws in per_circle if len(ws) >= count]
+    enough = [knudtson([w for w, _ in ws], constant, count) for ws in full]
     most = max((len(ws) for ws in per_circle), default=0)
     value = float(np.mean(enough)) if len(enough) * 2 >= len(circles) else None
-    return ZoneCalibre(value, len(circles), len(enough), most, tuple(measured))
+    used: dict[int, tuple[int, float]] = {}  # segment -> (circles, width)
+    if value is not None:
+        for ws in full:
+            for w, k in sorted(ws, reverse=True)[:count]:
+                used[k] = (used.get(k, (0, w))[0] + 1, w)
+    order = sorted(used.items(), key=lambda item: (-item[1][0], -item[1][1]))
+    vessels = tuple(CalibreVessel(w, n, in_zone_points[k]) for k, (n, w) in order)
+    return ZoneCalibre(value, len(circles), len(enough), most, tuple(measured), vessels)
 
 
 def zone_inside_fov(fov: np.ndarray, disc: Disc, zone: str) -> float:

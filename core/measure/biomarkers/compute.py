@@ -156,7 +156,7 @@ def compute_biomarkers(vessels: np.ndarray, fov: np.ndarray | None = None, label
     if "calibre" in groups:
         _calibres(out, trees, fov, labels, the_disc, radius, max(1, int(k / 2)), opts)
         lap("calibre")
-    return BiomarkerReport(tuple(out.entries), scale, timings, skeleton)
+    return BiomarkerReport(tuple(out.entries), scale, timings, skeleton, out.calibre_vessels)
 
 
 def _checked(vessels: np.ndarray, fov: np.ndarray | None,
@@ -198,6 +198,7 @@ class _Entries:
     def __init__(self, scale: Scale) -> None:
         self.scale = scale
         self.entries: list[Entry] = []
+        self.calibre_vessels: dict[tuple[str, str], tuple] = {}
 
     def add(self, name: str, vessels: str, region: str, value: float, unit: str, method: str,
             power: int = 0, physical_unit: str | None = None, note: str = "") -> None:
@@ -332,6 +333,7 @@ def _calibres(out: _Entries, trees: list[_Tree], fov: np.ndarray, labels: np.nda
                 out.missing(name, kind, zone, reason, method)
                 continue
             summaries[name] = found.value
+            out.calibre_vessels[(name, zone)] = found.used
             out.add(name, kind, zone, found.value, "px", method, 1, "µm",
                     note=f"{len(found.widths)} {word} measured, {found.summarised} of {found.circles} circles, "
                          f"{inside:.0%} of {where} inside the FOV")

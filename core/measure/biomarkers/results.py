@@ -76,13 +76,16 @@ Entry = Measurement | Missing
 @dataclass(frozen=True)
 class BiomarkerReport:
     """Every biomarker of one image, the scale they used, what each stage cost (CPU seconds of the
-    computing thread, so a busy machine does not inflate them) and the skeleton they were measured on
-    (keep it to recompute after a local edit)."""
+    computing thread, so a busy machine does not inflate them), the skeleton they were measured on
+    (keep it to recompute after a local edit) and the vessels each calibre summarised."""
 
     entries: tuple[Entry, ...]
     scale: Scale
     timings: dict[str, float] = field(default_factory=dict)
     skeleton: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: (name, region) of each measured calibre (``("crae", "zone_b")``) -> the vessels it was made of
+    #: (calibre.CalibreVessel: width, circles, centreline in the zone; ZoneCalibre.used), to show them on the image
+    calibre_vessels: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries)
