@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--weight-decay", type=float, default=1e-4)
     tr.add_argument("--scale", type=float, nargs=2, default=(0.5, 1.2), metavar=("MIN", "MAX"))
     tr.add_argument("--no-photometric", action="store_true", help="disable colour/contrast/gamma jitter")
+    tr.add_argument("--capture-artifacts", action="store_true",
+                    help="with --normalization fov: also train on vignetting, JPEG blocks and sensor noise")
     tr.add_argument("--val-count", type=int, default=4,
                     help="training images held out for validation (per dataset with --datasets)")
     tr.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and after the last)")
@@ -249,7 +251,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         out=str(args.out), base_c=args.base_c, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
         batch_size=args.batch_size, crop=args.crop, lr=args.lr, weight_decay=args.weight_decay, scale=tuple(args.scale),
-        photometric=not args.no_photometric, val_count=args.val_count, seed=args.seed, device=args.device,
+        photometric=not args.no_photometric, capture_artifacts=args.capture_artifacts,
+        val_count=args.val_count, seed=args.seed, device=args.device,
         resume=not args.no_resume, ema=args.ema, amp=not args.no_amp, select=args.select,
         normalization=args.normalization, fov_target=args.fov_target, val_every=args.val_every,
         init=str(args.init or ""), task=args.task,

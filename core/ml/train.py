@@ -65,6 +65,8 @@ class TrainConfig:
     dice_weight: float = 1.0
     scale: tuple[float, float] = (0.5, 1.2)
     photometric: bool = True
+    #: also vignetting, JPEG and raw sensor noise ("fov" normalisation only): robustness to poor captures
+    capture_artifacts: bool = False
     val_count: int = 4
     val_every: int = 1
     seed: int = 0
@@ -279,7 +281,8 @@ def train(
     else:
         fov_width = int(np.median([fov_diameter(s.fov) for s in train_set]))
         preprocessing = Preprocessing(config.mean, config.std, "RGB", fov_width, config.normalization)
-    transform = training_transforms(config.crop, preprocessing, config.scale, config.photometric)
+    transform = training_transforms(config.crop, preprocessing, config.scale, config.photometric,
+                                    config.capture_artifacts)
     train_images = TrainingImages(train_set, preprocessing, task.name)
 
     state_path = out / "last_state.pt"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -163,19 +165,74 @@ class RandomBlur:
         return x[0], target
 
 
+class CaptureArtifacts:
+    """What a poor capture or file adds after standardisation cannot undo it: light falling off towards
+    the edge (vignetting), JPEG blocks and ringing, and sensor noise of a few grey levels.
+
+    They act on raw 8-bit intensities, so the standardised crop is mapped to a typical fundus photograph's
+    colours (``preprocessing``'s mean and std), degraded there and mapped back; each with probability ``p``.
+    """
+
+    def __init__(self, preprocessing: Preprocessing, p: float = 0.2, max_falloff: float = 0.7,
+                 quality: tuple[int, int] = (8, 60), max_noise: float = 10.0) -> None:
+        self.mean = torch.tensor(preprocessing.mean).view(3, 1, 1)
+        self.std = torch.tensor(preprocessing.std).view(3, 1, 1)
+        self.p, self.max_falloff, self.quality, self.max_noise = p, max_falloff, quality, max_noise
+
+    def __call__(self, image: torch.Tensor, target: torch.Tensor, gen: torch.Generator) -> Pair:
+        chosen = [float(torch.rand((), generator=gen)) < self.p for _ in range(3)]
+        if not any(chosen) or image.shape[0] != 3:
+            return image, target
+        raw = image * self.std + self.mean  # [0, 1] intensities of a typical photograph
+        if chosen[0]:
+            raw = raw * self._falloff(image.shape[-2:], gen)
+        if chosen[2]:
+            raw = raw + torch.randn(raw.shape, generator=gen) * (_uniform(gen, 2.0, self.max_noise) / 255.0)
+        if chosen[1]:
+            raw = self._jpeg(raw, int(_uniform(gen, *self.quality)))
+        out = (raw.clamp(0.0, 1.0) - self.mean) / self.std
+        return torch.where(image == 0, image, out), target  # outside the FOV stays 0
+
+    def _falloff(self, shape: torch.Size, gen: torch.Generator) -> torch.Tensor:
+        """A radial gain from a centre anywhere near the crop, falling to 1 - ``max_falloff`` at most."""
+        h, w = shape
+        cy, cx = _uniform(gen, -0.5, 1.5) * h, _uniform(gen, -0.5, 1.5) * w
+        radius = _uniform(gen, 0.75, 2.0) * max(h, w)
+        yy = torch.arange(h, dtype=torch.float32).view(-1, 1)
+        xx = torch.arange(w, dtype=torch.float32).view(1, -1)
+        r2 = ((yy - cy) ** 2 + (xx - cx) ** 2) / radius**2
+        return (1.0 - _uniform(gen, 0.2, self.max_falloff) * r2).clamp(0.1, 1.0)
+
+    @staticmethod
+    def _jpeg(raw: torch.Tensor, quality: int) -> torch.Tensor:
+        from PIL import Image
+
+        pixels = (raw.clamp(0.0, 1.0) * 255.0 + 0.5).to(torch.uint8).permute(1, 2, 0).numpy()
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
+        decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), dtype=np.float32)
+        return torch.from_numpy(decoded.copy()).permute(2, 0, 1) / 255.0
+
+
 def training_transforms(
     crop: int, preprocessing: Preprocessing, scale: tuple[float, float] = (0.5, 1.2), photometric: bool = True,
+    capture_artifacts: bool = False,
 ) -> Compose:
     """The recipe for ``preprocessing``'s normalisation.
 
     ``"dataset"``: scale, flips, rotations, crop, colour jitter, normalise (the tutorial's order).
     ``"fov"``: the images come already standardised inside their FOV (whole-image statistics, as at
     inference, computed once); scale, flips, rotations, crop, then what standardisation cannot undo
-    (residual per-channel gain and offset, a gamma-like curve, blur, sensor noise).
+    (residual per-channel gain and offset, a gamma-like curve, blur, and with ``capture_artifacts``
+    vignetting, JPEG and sensor noise of raw intensities).
     """
     geometric: list[Transform] = [RandomScale(*scale), RandomFlip(), RandomRotate90(), RandomCrop(crop)]
     if preprocessing.normalization == "fov":
-        return Compose(geometric + ([StandardizedJitter(), RandomBlur()] if photometric else []))
+        photometric_steps: list[Transform] = [StandardizedJitter(), RandomBlur()] if photometric else []
+        if photometric and capture_artifacts:
+            photometric_steps = [CaptureArtifacts(preprocessing), StandardizedJitter(),
+                                 RandomBlur(p=0.3, max_sigma=2.5)]
+        return Compose(geometric + photometric_steps)
     steps = geometric + ([ColorJitter()] if photometric else [])
     steps.append(Normalize(preprocessing))
     return Compose(steps)

@@ -8,6 +8,7 @@ import torch
 from core.io.datasets import IGNORE_INDEX
 from core.ml.preprocessing import Preprocessing
 from core.ml.transforms import (
+    CaptureArtifacts,
     ColorJitter,
     Compose,
     Normalize,
@@ -125,3 +126,44 @@ def test_training_recipe_output_shapes_and_labels():
         assert out_image.shape == (3, 48, 48) and out_target.shape == (48, 48)
         assert out_image.dtype == torch.float32 and out_target.dtype == torch.long
         assert set(out_target.unique().tolist()) <= {0, 1, IGNORE_INDEX}
+
+
+FOV_PRE = Preprocessing((0.709, 0.381, 0.224), (0.127, 0.079, 0.043), "RGB", 640, "fov")
+
+
+def standardized_crop() -> torch.Tensor:
+    image = torch.randn(3, 64, 64, generator=torch.Generator().manual_seed(1))
+    image[:, :, :8] = 0  # outside the FOV, as standardisation leaves it
+    return image
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_capture_artifacts_degrade_inside_the_fov_only_and_stay_finite(seed: int):
+    image, target = standardized_crop(), torch.ones(64, 64, dtype=torch.long)
+    out, same = CaptureArtifacts(FOV_PRE, p=1.0)(image, target, torch.Generator().manual_seed(seed))
+    assert same is target and out.shape == image.shape and torch.isfinite(out).all()
+    assert torch.equal(out[:, :, :8], image[:, :, :8])
+    assert (out[:, :, 8:] - image[:, :, 8:]).abs().mean() > 0.05
+
+
+def test_capture_artifacts_vignetting_darkens_away_from_its_centre():
+    artifacts = CaptureArtifacts(FOV_PRE, p=1.0)
+    gain = artifacts._falloff(torch.Size((64, 64)), torch.Generator().manual_seed(0))
+    assert gain.shape == (64, 64) and float(gain.max()) <= 1.0 and float(gain.min()) >= 0.1
+    assert float(gain.max() - gain.min()) > 0.01
+
+
+def test_capture_artifacts_jpeg_round_trip_adds_blocks_but_keeps_the_picture():
+    raw = torch.linspace(0, 1, 64).view(1, 1, -1).expand(3, 64, 64).contiguous()
+    decoded = CaptureArtifacts._jpeg(raw, quality=10)
+    assert decoded.shape == raw.shape
+    assert 0 < float((decoded - raw).abs().mean()) < 0.1
+
+
+def test_capture_artifacts_are_off_unless_asked():
+    from core.ml.transforms import training_transforms
+
+    plain = training_transforms(64, FOV_PRE, photometric=True)
+    degraded = training_transforms(64, FOV_PRE, photometric=True, capture_artifacts=True)
+    assert not any(isinstance(t, CaptureArtifacts) for t in plain.transforms)
+    assert any(isinstance(t, CaptureArtifacts) for t in degraded.transforms)
