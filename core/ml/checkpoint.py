@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from core.errors import CheckpointError
+from core.io.atomic import write_bytes_atomic
 from core.ml.preprocessing import Preprocessing
 from core.ml.registry import build_model
 from core.predict.tasks import Task, task_for_classes
@@ -157,12 +158,12 @@ def _first_line(exc: BaseException) -> str:
 
 
 def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike[str]) -> Path:
-    """Save atomically (temp file then rename)."""
+    """Save atomically: a uniquely named temp file beside ``path``, fsync, then rename over it, so a crash
+    or a kill leaves the old file or the complete new one (ImageWriteError says why a write failed)."""
     p = Path(path)
-    tmp = p.with_name(f".{p.name}.part")
     state = {k: v.detach().cpu().contiguous() for k, v in ckpt.state_dict.items()}
-    torch.save({**ckpt.to_dict(), "model": state}, tmp)
-    os.replace(tmp, p)
+    payload = {**ckpt.to_dict(), "model": state}
+    write_bytes_atomic(p, lambda f: torch.save(payload, f))
     return p
 
 
