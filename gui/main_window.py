@@ -1,11 +1,12 @@
 """MainWindow: composition of canvas, controls, menus and status bar around the job runners.
 
 The window holds no model logic: documents (gui.document.document) hold the data, two job runners
-(gui.jobs.runner) run segmentation, artery/vein labelling, device probing and model checks in one thread,
-exports and image reads in another, widgets show one concern each. Editing (gui.actions.editing), arteries,
-veins and the optic disc (gui.actions.artery_vein), export and the unsaved-edits question
-(gui.actions.export), autosave (gui.document.autosave) and the batch dialog (gui.dialogs.batch) live in
-their own modules; this file only wires them together.
+(gui.jobs.runner) run segmentation, artery/vein labelling, device probing, model checks and the live
+biomarkers in one thread, exports and image reads in another, widgets show one concern each. Editing
+(gui.actions.editing), arteries, veins and the optic disc (gui.actions.artery_vein), the Measurements dock
+(gui.widgets.measurements_dock), export and the unsaved-edits question (gui.actions.export), autosave
+(gui.document.autosave) and the batch dialog (gui.dialogs.batch) live in their own modules; this file only
+wires them together.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from gui.jobs.runner import JobRunner
 from gui.jobs.segment import SegmentResult, segment_job
 from gui.settings import AppSettings
 from gui.widgets.dicom_info import DicomInfoPanel, window_name
+from gui.widgets.measurements_dock import MeasurementsDock
 from gui.widgets.overlay_controls import OverlayControls
 from gui.widgets.result_info import ResultInfo
 from gui.widgets.status import StatusPanel
@@ -118,6 +120,9 @@ class MainWindow(QMainWindow):
         self.result_info = ResultInfo()
         self.dicom_info = DicomInfoPanel()
         self._build_dock()
+        #: the biomarkers of the shown image, beside the Result dock; measured by the job runner
+        self.measurements = MeasurementsDock(self.jobs, self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.measurements, Qt.Orientation.Horizontal)
         self.status = StatusPanel(self.statusBar())
         self._build_actions()
         self._build_menus()
@@ -229,6 +234,8 @@ class MainWindow(QMainWindow):
         m.addActions([self.act_show_mask, self.act_show_heat, self.act_show_fov, self.av.act_show_av,
                       self.av.act_show_disc])
         self.av.colours_menu(m)
+        m.addSeparator()
+        m.addAction(self.measurements.toggleViewAction())
         m = bar.addMenu("&Segment")
         m.addActions([self.act_segment, self.av.act_find, self.av.act_find_disc, self.act_cancel])
         m = bar.addMenu("&Device")
@@ -460,6 +467,7 @@ class MainWindow(QMainWindow):
         self.threshold.set_document(doc)
         self.result_info.set_document(doc)
         self.dicom_info.set_document(doc)
+        self.measurements.set_document(doc)
         self.status.show_size(doc.width, doc.height) if doc else self.status.show_size(0, 0)
         n, i = len(self.session.paths), self.session.index
         title = "RetinaSeg"

@@ -58,6 +58,10 @@ class WorkItem:
     redo_if_complete: bool = False
 
 
+#: Rounds of tasks of its own in which an image's worker died before the image is failed for it.
+SOLO_ROUNDS = 2
+
+
 class DaskExecutor:
     """Runs jobs on ``client``'s cluster; each worker builds its predictor from ``factory`` (picklable).
 
@@ -77,6 +81,8 @@ class DaskExecutor:
         self.batch_size = batch_size
         self.window = window
         self.poll_seconds = poll_seconds
+        #: times an image, alone in its task, was on a worker that died: see ``_collect``
+        self._deaths_alone: dict[str, int] = {}
         self._window_at = 0.0
         self._window_now = 2
 
@@ -165,11 +171,22 @@ class DaskExecutor:
             return
         if future.cancelled():
             raise ClusterLost("the scheduler cancelled the work (it stopped, or this client was disconnected)")
+        if future.status != "error":  # its result was held by a worker that has died since: Dask redoes it
+            inflight[future] = items
+            return
         exc = future.exception()
         if isinstance(exc, KilledWorker):
             if len(items) > 1:  # find the one to blame: each image of the batch alone
                 for item in items:
                     inflight[self._submit([item])] = [item]
+                return
+            # A worker's death also counts against the tasks queued behind the one that killed it, so
+            # an innocent image can exhaust its allowed failures beside the guilty one: it is blamed only
+            # after a second round of its own.
+            source = str(items[0].job.source)
+            self._deaths_alone[source] = self._deaths_alone.get(source, 0) + 1
+            if self._deaths_alone[source] < SOLO_ROUNDS:
+                inflight[self._submit(items)] = items
                 return
             yield JobResult(items[0].job.source, error="the worker segmenting this image died (every time it was "
                                                        "tried): out of memory, or a crash reading it")

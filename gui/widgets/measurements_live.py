@@ -1,0 +1,153 @@
+"""LiveMeasurements: the shown document's biomarkers, recomputed in the worker after every change.
+
+Any change of what the biomarkers are made of (a stroke, an artery/vein brush, a segment swap, the disc moved
+or resized, the threshold, a new result, the FOV, the field angle) marks the values stale at once and
+starts a short timer; each further change restarts it, so a brush drag is measured once, ``delay_ms`` after
+it ends. Then one job goes to the job runner; a newer one supersedes it (the runner drops its result).
+While the panel is hidden nothing is computed; showing it measures what is there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from gui.document.document import ImageDocument
+from gui.jobs.measurements import MeasureRequest, SkeletonCache, compute, measure_job, measure_request
+from gui.jobs.runner import JobRunner
+
+if TYPE_CHECKING:
+    from core.measure.biomarkers import BiomarkerReport
+
+#: The job runner kind of the measurements.
+MEASURE_KIND = "measure"
+#: How long after the last change the measuring starts.
+DELAY_MS = 150
+
+
+class LiveMeasurements(QObject):
+    #: the values shown are out of date; new ones are on their way
+    stale = Signal()
+    #: the report of the shown document, as it is now
+    measured = Signal(object)
+    #: the biomarkers cannot be computed: one line saying why
+    failed = Signal(str)
+    #: nothing to measure (no image, no vessel mask): what to do
+    empty = Signal(str)
+
+    def __init__(self, jobs: JobRunner, parent: QObject | None = None, delay_ms: int = DELAY_MS) -> None:
+        super().__init__(parent)
+        self._jobs = jobs
+        self._cache = SkeletonCache()  # the worker's; never touched here
+        self.document: ImageDocument | None = None
+        self.field_angle_deg: float | None = None
+        self.report: BiomarkerReport | None = None  # the last report delivered, for the shown document
+        self._version = 0  # counts changes of the shown document; a report is current when made at the latest
+        self._report_version = -1
+        self._rid: int | None = None
+        self._rid_version = -1
+        self._active = True
+        self._connections: list[tuple] = []
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(delay_ms)
+        self.timer.timeout.connect(self._submit)
+        jobs.finished.connect(self._on_finished)
+        jobs.failed.connect(self._on_failed)
+
+    # what to follow --------------------------------------------------------------------------------
+    def set_document(self, doc: ImageDocument | None) -> None:
+        for signal, slot in self._connections:
+            signal.disconnect(slot)
+        self.document = doc
+        self.report = None
+        self._connections = []
+        if doc is not None:
+            self._connections = [(s, self.changed) for s in (
+                doc.maskChanged, doc.labelsChanged, doc.discChanged, doc.thresholdChanged, doc.predictionChanged,
+                doc.fovChanged)]
+            for signal, slot in self._connections:
+                signal.connect(slot)
+        self.changed()
+
+    def set_field_angle(self, degrees: float | None) -> None:
+        """The camera's field of view, which gives a scale when the file states none (None: unknown)."""
+        if degrees != self.field_angle_deg:
+            self.field_angle_deg = degrees
+            self.changed()
+
+    def set_active(self, active: bool) -> None:
+        """Measure only while the values are seen; becoming active measures what changed meanwhile."""
+        self._active = active
+        if active and not self.current:
+            self.changed()
+        elif not active:
+            self.timer.stop()
+
+    # the live loop -------------------------------------------------------------------------------------
+    @property
+    def current(self) -> bool:
+        """The report delivered describes the shown document as it is now."""
+        return self.report is not None and self._report_version == self._version
+
+    @property
+    def busy(self) -> bool:
+        """A change is waiting for its timer or its job."""
+        return self.timer.isActive() or self._jobs.active(MEASURE_KIND) is not None
+
+    def changed(self, *_args: object) -> None:
+        """Something the biomarkers depend on changed: the values are stale, measure after a pause."""
+        self._version += 1
+        if self.document is None or self.document.mask is None:
+            self.timer.stop()
+            self._jobs.cancel_kind(MEASURE_KIND)
+            self.report, self._rid = None, None
+            self.empty.emit("No image open." if self.document is None else
+                            "Segment the image or draw vessels to measure them.")
+            return
+        self.stale.emit()
+        if self._active:
+            self.timer.start()
+
+    def measure_now(self) -> int | None:
+        """Start measuring at once (skipping the pause); the request id, None when there is nothing to measure."""
+        self.timer.stop()
+        return self._submit()
+
+    def _submit(self) -> int | None:
+        request = measure_request(self.document, self.field_angle_deg) if self.document is not None else None
+        if request is None:
+            return None
+        self._rid = self._jobs.submit(measure_job(self._cache, request), kind=MEASURE_KIND)
+        self._rid_version = self._version
+        return self._rid
+
+    def _on_finished(self, rid: int, report: object) -> None:
+        if rid != self._rid:
+            return
+        self._rid = None
+        if self._rid_version != self._version:
+            return  # the document changed meanwhile: the newer job's report will follow
+        self.report, self._report_version = report, self._rid_version  # type: ignore[assignment]
+        self.measured.emit(report)
+
+    def _on_failed(self, rid: int, message: str) -> None:
+        if rid == self._rid:
+            self._rid = None
+            if self._rid_version == self._version:
+                self.failed.emit(message)
+
+    # export --------------------------------------------------------------------------------------------
+    def for_export(self, doc: ImageDocument) -> Callable[[], BiomarkerReport] | None:
+        """What an export of ``doc`` runs in its worker to get the biomarkers: the report shown when it is
+        current, else a computation from copies taken now (never this object's cache: another thread).
+        None when ``doc`` has no vessel mask."""
+        if doc is self.document and self.current:
+            report = self.report
+            return lambda: report  # type: ignore[return-value]
+        request: MeasureRequest | None = measure_request(doc, self.field_angle_deg)
+        if request is None:
+            return None
+        return lambda: compute(request)

@@ -1,0 +1,253 @@
+"""The Measurements panel: the biomarkers of the shown result with units, scale and reasons, recomputed in the
+worker after every kind of edit (stale values greyed meanwhile, superseded results dropped).
+
+The image is a synthetic retina: twelve straight vessels radiating from an optic disc of 40 px at (120, 120),
+arteries and veins alternating, 3 to 5.4 px wide, so that six of each cross every circle of zones B and C.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from core.io.images import write_image
+from core.measure.optic_disc import OpticDisc
+from gui.canvas.tools import Tool
+from gui.document.document import ARTERIES_VEINS
+from tests.conftest import synthetic_fundus
+from tests.gui.conftest import FakeService
+from tests.gui.test_editing import drag, segment_and_wait
+
+TIMEOUT = 30_000
+H = W = 240
+CX = CY = 120.0
+DISC = 40.0
+ARTERY, VEIN = 1, 2
+
+
+def radial_tree() -> tuple[np.ndarray, np.ndarray]:
+    """Twelve vessels from 25 to 115 px off the disc centre: (vessel mask, artery/vein labels)."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(float)
+    vessels = np.zeros((H, W), bool)
+    labels = np.zeros((H, W), np.uint8)
+    for i in range(12):
+        theta = 2 * np.pi * i / 12
+        across = np.abs(-(xx - CX) * np.sin(theta) + (yy - CY) * np.cos(theta))
+        along = (xx - CX) * np.cos(theta) + (yy - CY) * np.sin(theta)
+        on = (across <= (3.0 + 1.2 * (i % 3)) / 2) & (along > 25) & (along < 115)
+        vessels |= on
+        labels[on] = ARTERY if i % 2 == 0 else VEIN
+    return vessels, labels
+
+
+def tree_service() -> FakeService:
+    vessels, _ = radial_tree()
+
+    def wrap(seg):  # noqa: ANN001, ANN202
+        seg.probability = lambda h, w: np.where(vessels, 0.9, 0.05).astype(np.float32)
+        return seg
+
+    return FakeService(wrap=wrap)
+
+
+def wait_measured(qtbot, window, action=None):  # noqa: ANN001, ANN201
+    """Run ``action`` (or nothing) and wait for the panel's next report; returns it."""
+    with qtbot.waitSignal(window.measurements.live.measured, timeout=TIMEOUT) as blocker:
+        if action is not None:
+            action()
+    return blocker.args[0]
+
+
+@pytest.fixture
+def window(qtbot, make_window, tmp_path: Path):  # noqa: ANN001, ANN201
+    """The synthetic retina segmented (no labels, no disc yet) and measured once."""
+    w = make_window(tree_service())
+    path = write_image(tmp_path / "eye.png", synthetic_fundus(H, W))
+    assert w.open_path(path)
+    wait_measured(qtbot, w, lambda: segment_and_wait(qtbot, w))
+    return w
+
+
+@pytest.fixture
+def typed(qtbot, window):  # noqa: ANN001, ANN201
+    """The same with its arteries and veins typed and the optic disc placed, measured."""
+    doc = window.document
+    _, labels = radial_tree()
+    wait_measured(qtbot, window, lambda: (doc.replace_labels(ARTERIES_VEINS, labels, "Type vessels"),
+                                          doc.set_disc(OpticDisc(CX, CY, DISC, 1.0, "hand"), "Place optic disc")))
+    return window
+
+
+def panel(window):  # noqa: ANN001, ANN201
+    return window.measurements.panel
+
+
+def cell(window, name: str, vessels: str = "all", region: str = "fov", col: int = 2) -> str:  # noqa: ANN001
+    p = panel(window)
+    row = p.row_of(name, vessels, region)
+    assert row >= 0, f"no row for {name} ({vessels}, {region})"
+    return p.table.item(row, col).text()
+
+
+def grey(window) -> object:  # noqa: ANN001
+    from PySide6.QtGui import QPalette
+
+    return panel(window).palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+
+
+# the table ------------------------------------------------------------------------------------------------
+def test_the_panel_is_a_dock_beside_the_result_toggled_from_the_view_menu(qtbot, window) -> None:  # noqa: ANN001
+    dock = window.measurements
+    assert dock.isVisible() and window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    assert dock.toggleViewAction() in view.actions()
+    dock.toggleViewAction().trigger()
+    assert not dock.isVisible()
+    _stroke(window)  # an edit while hidden: nothing is computed
+    qtbot.wait(400)
+    assert not window.jobs.busy("measure") and not window.measurements.live.current
+    wait_measured(qtbot, window, dock.toggleViewAction().trigger)  # shown again: measured at once
+    assert window.measurements.live.current
+
+
+def test_values_in_pixels_and_each_missing_one_with_its_reason_in_grey(window) -> None:  # noqa: ANN001
+    p, report = panel(window), window.measurements.live.report
+    assert "unknown" in p.scale.text()
+    assert cell(window, "vessel_density") == f"{report.value('vessel_density'):.4g}"
+    assert cell(window, "vessel_length").endswith(" px") and cell(window, "vessel_length", col=3) == ""
+    for name, vessels, region, reason in (("vessel_length", "artery", "fov", "no artery/vein labels"),
+                                          ("crae", "artery", "zone_b", "no artery/vein labels"),
+                                          ("avr", "all", "zone_c", "no artery/vein labels")):
+        row = p.row_of(name, vessels, region)
+        assert p.table.item(row, 2).text() == reason
+        assert p.table.columnSpan(row, 2) == 2
+        assert p.text_color(row, 2) == grey(window)
+    assert p.text_color(p.row_of("vessel_density"), 2) != grey(window)
+
+
+def test_a_field_angle_gives_micrometres_and_says_where_the_scale_comes_from(qtbot, window) -> None:  # noqa: ANN001
+    report = wait_measured(qtbot, window, lambda: panel(window).field_angle.setValue(45))
+    assert report.scale.source == "field_angle"
+    assert "camera field angle" in panel(window).scale.text()
+    width_um = report.get("average_width").physical
+    assert cell(window, "average_width", col=3) == f"{width_um:.4g} µm"
+    assert cell(window, "vessel_length", col=3).endswith(" mm")
+
+
+def test_arteries_veins_and_calibres_per_zone_once_typed_with_a_disc(typed) -> None:  # noqa: ANN001
+    report = typed.measurements.live.report
+    for kind in ("artery", "vein"):
+        assert cell(typed, "vessel_length", kind).endswith(" px")
+    for zone in ("zone_b", "zone_c"):
+        crae, crve = report.get("crae", "artery", zone), report.get("crve", "vein", zone)
+        assert not crae.missing and not crve.missing
+        assert crae.value < crve.value  # the arteries here are no wider than the veins
+        assert cell(typed, "crae", "artery", zone) == f"{crae.value:.4g} px"
+        assert cell(typed, "avr", "all", zone) == f"{crae.value / crve.value:.4g}"
+    assert "disc diameter taken as 1800 µm" in panel(typed).scale.text()  # the disc gives a scale
+    assert cell(typed, "crae", "artery", "zone_b", col=0) == "CRAE, zone B"
+
+
+# recomputing after edits ---------------------------------------------------------------------------------
+def _stroke(w) -> None:  # noqa: ANN001
+    """A brush drag joining the vessel at 120° (about 80 px of new vessel)."""
+    w.editing.tool_actions[Tool.BRUSH].trigger()
+    drag(w.canvas, [(20, 200), (60, 200), (100, 200)])
+
+
+def _vein_brush(w) -> None:  # noqa: ANN001
+    """The vein brush along the artery at 0° retypes most of it."""
+    w.editing.tool_actions[Tool.VEIN].trigger()
+    drag(w.canvas, [(150, 120), (190, 120), (232, 120)])
+
+
+def _swap(w) -> None:  # noqa: ANN001
+    """A click of the swap tool on the artery at 0° makes it a vein."""
+    w.av.swap_at(w.document, 120, 180, 3)
+
+
+def _move_disc(w) -> None:  # noqa: ANN001
+    w.document.set_disc(OpticDisc(CX + 4, CY, DISC * 1.2, 1.0, "hand"), "Resize optic disc")
+
+
+def _threshold(w) -> None:  # noqa: ANN001
+    w.document.set_threshold(0.95)  # above every vessel's probability: no vessels left
+
+
+EDITS = {"stroke": _stroke, "vein brush": _vein_brush, "swap": _swap, "disc": _move_disc, "threshold": _threshold}
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_every_edit_greys_the_values_and_recomputes_them_in_the_worker(qtbot, typed, edit: str) -> None:  # noqa: ANN001
+    live, p = typed.measurements.live, panel(typed)
+    before = live.report
+    greyed: list[bool] = []
+    live.stale.connect(lambda: greyed.append(p.text_color(p.row_of("vessel_density"), 2) == grey(typed)))
+    after = wait_measured(qtbot, typed, lambda: EDITS[edit](typed))
+    assert greyed and all(greyed)  # greyed at once, until the new values came
+    assert p.status.text().startswith("Measured") and p.text_color(p.row_of("vessel_density"), 2) != grey(typed)
+    assert live.current and after is live.report
+    if edit == "stroke":
+        assert after.value("vessel_length") > before.value("vessel_length") + 50
+    elif edit in ("vein brush", "swap"):
+        assert after.value("vessel_length", "artery") < before.value("vessel_length", "artery") - 50
+        assert after.value("vessel_length", "vein") > before.value("vessel_length", "vein") + 50
+        assert after.get("crae", "artery", "zone_b").missing  # five arteries left
+    elif edit == "disc":
+        assert after.scale.um_per_px == pytest.approx(before.scale.um_per_px / 1.2)
+        assert after.get("crae", "artery", "zone_b").physical != before.get("crae", "artery", "zone_b").physical
+    else:
+        assert after.value("vessel_density") == 0 and after.get("average_width").missing
+
+
+def test_a_new_result_is_measured(qtbot, window) -> None:  # noqa: ANN001
+    before = window.measurements.live.report
+    vessels, _ = radial_tree()
+    vessels[:, : int(CX)] = False  # the next result finds the right half only
+    window.service.predictors[-1].probability = lambda h, w: np.where(vessels, 0.9, 0.05).astype(np.float32)
+    report = wait_measured(qtbot, window, lambda: segment_and_wait(qtbot, window))
+    assert 0 < report.value("vessel_density") < 0.7 * before.value("vessel_density")
+    assert window.measurements.live.current
+
+
+def test_a_drag_is_measured_once_after_it_ends(qtbot, typed) -> None:  # noqa: ANN001
+    submitted: list[bool] = []
+    typed.jobs.busyChanged.connect(lambda kind, busy: kind == "measure" and busy and submitted.append(busy))
+    wait_measured(qtbot, typed, lambda: _stroke(typed))  # a drag of three segments, each a change of the mask
+    qtbot.wait(400)
+    assert submitted == [True] and typed.measurements.live.current
+
+
+def test_a_superseded_computation_is_dropped(qtbot, typed) -> None:  # noqa: ANN001
+    live = typed.measurements.live
+    reports: list[object] = []
+    live.measured.connect(reports.append)
+    first = live.measure_now()
+    panel(typed).field_angle.setValue(30)  # a change while the first job is queued or running
+    second = live.measure_now()
+    assert first is not None and second is not None and second != first
+    qtbot.waitUntil(lambda: bool(reports), timeout=TIMEOUT)
+    qtbot.wait(400)
+    assert len(reports) == 1 and reports[0].scale.source == "field_angle" and live.current
+
+
+def test_what_cannot_be_measured_is_said_in_one_line(qtbot, window) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(window.measurements.live.failed, timeout=TIMEOUT) as failed:
+        window.document.set_fov(np.zeros((H, W), bool))
+    assert failed.args[0] == "the FOV mask is empty: nothing to measure inside it"
+    assert panel(window).status.text() == f"Cannot measure: {failed.args[0]}"
+    assert panel(window).table.rowCount() == 0
+
+
+def test_a_mask_that_is_no_vessel_tree_is_refused_before_its_tracing() -> None:
+    from core.measure.biomarkers import BiomarkerInputError
+    from gui.jobs.measurements import MeasureRequest, compute
+
+    noise = np.random.default_rng(1).random((900, 900)) > 0.6  # tracing its graph would take minutes
+    with pytest.raises(BiomarkerInputError, match="not a vessel tree: its centreline is [0-9]+ FOV diameters"):
+        compute(MeasureRequest(noise, None, None, None))
+    vessels, labels = radial_tree()
+    assert compute(MeasureRequest(vessels, None, labels, (CX, CY, DISC))).value("crae", "artery", "zone_b") > 0
