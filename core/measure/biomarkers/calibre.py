@@ -7,10 +7,14 @@ For a straight vessel w pixels wide this gives w exactly whatever its direction 
 step; the Euclidean distance transform would give 2d − 1, off by a pixel for even widths, which is
 15 % of a DRIVE arteriole.
 
-**A vessel's width in a zone**: the median width over its segment's centreline points inside the
-zone, leaving out the points within two half-widths of a branch point (the profile there runs along
-the other branch). Its type is the label most of those points carry (crossings and uncertain pixels
-do not vote).
+**A vessel's width in a zone**: the interquartile mean (the mean of the middle half) of the widths at
+its segment's centreline points inside the zone, leaving out the points within two half-widths of a
+branch point (the profile there runs along the other branch). The middle half ignores outliers as a
+median would, but a median of widths read off a binary mask snaps to whole pixels along a vessel that
+runs close to a pixel axis (every profile there crosses the same number of pixels): with the median,
+turning a DRIVE image moved its AVR by up to 1.5 % and drawing a synthetic tree at half the resolution
+moved its CRVE by 1.8 %; the interquartile mean averages the pixel phase out (0.5 % each). Its type is
+the label most of those points carry (crossings and uncertain pixels do not vote).
 
 **Which vessels**: the zone is cut by circles every 0.1 disc diameter (five in zone B, fifteen in
 zone C); the vessels on one circle are the segments that cross it. A vessel that branches inside the
@@ -82,6 +86,13 @@ def knudtson(widths: list[float], constant: float, count: int = VESSELS_SUMMARIS
             paired.append(values[len(values) // 2])
         values = paired
     return values[0]
+
+
+def interquartile_mean(values: np.ndarray) -> float:
+    """The mean of the middle half of ``values`` (all of them when there are fewer than four)."""
+    ordered = np.sort(np.asarray(values, float))
+    quarter = ordered.size // 4
+    return float(ordered[quarter:ordered.size - quarter].mean())
 
 
 def profile_widths(image: np.ndarray, points: np.ndarray, tangents: np.ndarray, reach: float) -> np.ndarray:
@@ -199,7 +210,7 @@ def zone_calibre(graph: VesselGraph, widths: Sequence[np.ndarray | None], labels
         found = found[np.isfinite(found)]
         if found.size < 3:
             continue
-        width = float(np.median(found))
+        width = interquartile_mean(found)
         measured.append(width)
         in_zone_points[k] = seg.points[in_zone]
         for c in crossed:
@@ -232,3 +243,4 @@ def zone_inside_fov(fov: np.ndarray, disc: Disc, zone: str) -> float:
     ring = (r2 >= inner * inner) & (r2 < outer * outer)
     inside = np.count_nonzero(ring & fov[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
     return float(inside / (np.pi * (outer * outer - inner * inner)))
+
