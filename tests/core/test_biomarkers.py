@@ -18,7 +18,7 @@ from core.measure.biomarkers import (
     resolve_scale,
 )
 from core.measure.biomarkers.bifurcation import bifurcations
-from core.measure.biomarkers.calibre import knudtson
+from core.measure.biomarkers.calibre import HUBBARD_VENULE, PARR_ARTERIOLE, knudtson, parr_hubbard
 from core.measure.biomarkers.fractal import box_counting_dimension, fit_sizes
 from core.measure.biomarkers.skeleton import (
     END,
@@ -279,6 +279,38 @@ def test_crae_crve_and_avr_from_six_arteries_and_six_veins(six_and_six) -> None:
     assert report.value("crae", "artery", "zone_c") == pytest.approx(crae, rel=0.05)
 
 
+def test_parr_hubbard_pairs_widest_with_narrowest_by_the_aric_formulas() -> None:
+    # hand-worked: √(0.87·100² + 1.01·120² − 0.22·100·120 − 10.76) and √(0.72·150² + 0.91·200² + 450.05)
+    assert parr_hubbard([120, 100], PARR_ARTERIOLE) == pytest.approx(143.5034, abs=1e-3)
+    assert parr_hubbard([150, 200], HUBBARD_VENULE) == pytest.approx(230.3260, abs=1e-3)
+    # three vessels: 130 with 100 gives 151.32, then 120 (the narrower) with that gives 177.90
+    assert parr_hubbard([100, 120, 130], PARR_ARTERIOLE) == pytest.approx(177.9033, abs=1e-3)
+    assert parr_hubbard([87.0], HUBBARD_VENULE) == 87.0
+
+
+def test_parr_hubbard_calibres_beside_knudtson(six_and_six) -> None:  # type: ignore[no-untyped-def]
+    arteries, veins = SIX_AND_SIX
+    report = six_and_six[2]
+    um = report.scale.um_per_px  # the disc convention: 1800 µm over 60 px
+    assert um == pytest.approx(30.0)
+    crae = report.get("crae_hubbard", "artery", "zone_b")
+    crve = report.get("crve_hubbard", "vein", "zone_b")
+    assert isinstance(crae, Measurement) and isinstance(crve, Measurement)
+    assert crae.physical == pytest.approx(parr_hubbard([w * um for w in arteries], PARR_ARTERIOLE), rel=0.05)
+    assert crve.physical == pytest.approx(parr_hubbard([w * um for w in veins], HUBBARD_VENULE), rel=0.05)
+    assert crae.value == pytest.approx(crae.physical / um)
+    assert "Hubbard et al. 1999" in crae.method
+    assert report.value("avr_hubbard", "all", "zone_b") == pytest.approx(crae.value / crve.value)
+    # too few arteries: missing for Knudtson's reason, and so is the AVR
+    mask, labels = radial_vessels([9, 8, 7, 6], [12, 11, 10, 9, 8, 7])
+    few = compute_biomarkers(mask, labels=labels, disc=(320.0, 320.0, 60.0), groups=["calibre"])
+    assert few.get("crae_hubbard", "artery", "zone_b").reason == "only 4 arteries cross zone B (needs 6)"
+    assert isinstance(few.get("crve_hubbard", "vein", "zone_b"), Measurement)
+    assert few.get("avr_hubbard", "all", "zone_b").reason == "CRAE (Parr–Hubbard) not measured"
+    assert compute_biomarkers(mask, disc=(320.0, 320.0, 60.0)).get("crve_hubbard", "vein",
+                                                                    "zone_c").reason == "no artery/vein labels"
+
+
 def test_too_few_arteries_in_zone_b_is_missing_with_the_count() -> None:
     mask, labels = radial_vessels([9, 8, 7, 6], [12, 11, 10, 9, 8, 7])
     report = compute_biomarkers(mask, labels=labels, disc=(320.0, 320.0, 60.0))
@@ -414,7 +446,8 @@ def test_the_report_lists_every_biomarker_for_every_tree(six_and_six) -> None:  
     for kind in ("all", "artery", "vein"):
         assert {e.name for e in report if e.vessels == kind and e.region == "fov"} == names
     assert {(e.name, e.region) for e in report if e.region != "fov"} == {
-        (n, z) for n in ("crae", "crve", "avr") for z in ("zone_b", "zone_c")}
+        (n, z) for n in ("crae", "crve", "avr", "crae_hubbard", "crve_hubbard", "avr_hubbard")
+        for z in ("zone_b", "zone_c")}
     assert report.value("vessel_density", "artery") + report.value("vessel_density", "vein") == pytest.approx(
         report.value("vessel_density"))
     assert all(line for line in report.lines())

@@ -28,6 +28,13 @@ for venules; an odd one in the middle is carried to the next round, until one va
 (arterioles) and CRVE (venules) are the mean of that value over the circles crossed by at least six
 vessels, required of at least half of the zone's circles (SIVA likewise averages zone C over its
 rings); AVR = CRAE / CRVE.
+
+**Parr–Hubbard** (Hubbard et al. 1999, the ARIC study's formulas, which Knudtson's replaced): on the
+same circles, all vessels crossing each one (not only the six widest) are paired widest with narrowest,
+odd middle one carried, by W = √(0.87·Wₐ² + 1.01·W_b² − 0.22·Wₐ·W_b − 10.76) for arterioles (Parr) and
+W = √(0.72·Wₐ² + 0.91·W_b² + 450.05) for venules (Hubbard), Wₐ the narrower and W_b the wider branch in
+µm: the constants are in µm, so these need the image's scale. Known to depend on how many vessels
+were measured, which is why Knudtson et al. 2003 revised them; kept for comparison with older studies.
 """
 
 from __future__ import annotations
@@ -43,6 +50,10 @@ from core.measure.biomarkers.zones import ZONES, Disc
 
 ARTERIOLE_CONSTANT = 0.88
 VENULE_CONSTANT = 0.95
+#: Parr's arteriolar and Hubbard's venular formula: W² = a·Wₐ² + b·W_b² + c·Wₐ·W_b + d, widths in µm,
+#: Wₐ the narrower branch (Hubbard et al. 1999).
+PARR_ARTERIOLE = (0.87, 1.01, -0.22, -10.76)
+HUBBARD_VENULE = (0.72, 0.91, 0.0, 450.05)
 VESSELS_SUMMARISED = 6
 PROFILE_STEP = 0.25
 #: Spacing of the circles a zone's vessels are counted on, in disc diameters.
@@ -72,6 +83,8 @@ class ZoneCalibre:
     #: the most circles first, then the widest; more than ``count`` when circles differ (a branch replaces its
     #: trunk, a thin vessel fills the sixth place where only six cross); empty without a value
     used: tuple[CalibreVessel, ...] = ()
+    #: the widths (px) of all vessels crossing each circle that entered the value (for other summaries)
+    circle_widths: tuple[tuple[float, ...], ...] = ()
 
 
 def knudtson(widths: list[float], constant: float, count: int = VESSELS_SUMMARISED) -> float:
@@ -82,6 +95,26 @@ def knudtson(widths: list[float], constant: float, count: int = VESSELS_SUMMARIS
     while len(values) > 1:
         values.sort(reverse=True)
         paired = [constant * float(np.hypot(values[i], values[-1 - i])) for i in range(len(values) // 2)]
+        if len(values) % 2:
+            paired.append(values[len(values) // 2])
+        values = paired
+    return values[0]
+
+
+def parr_hubbard(widths_um: Sequence[float], coefficients: tuple[float, float, float, float]) -> float:
+    """The Parr–Hubbard summary of all ``widths_um`` (µm): iterative pairing, widest with narrowest, by
+    :data:`PARR_ARTERIOLE` or :data:`HUBBARD_VENULE` (a negative square, impossible for real calibres of
+    a few µm and more, gives 0)."""
+    a, b, c, d = coefficients
+    values = sorted(widths_um, reverse=True)
+    if not values:
+        raise ValueError("no vessel widths to summarise")
+    while len(values) > 1:
+        values.sort(reverse=True)
+        paired = []
+        for i in range(len(values) // 2):
+            narrow, wide = values[-1 - i], values[i]
+            paired.append(float(np.sqrt(max(a * narrow * narrow + b * wide * wide + c * narrow * wide + d, 0.0))))
         if len(values) % 2:
             paired.append(values[len(values) // 2])
         values = paired
@@ -226,7 +259,8 @@ def zone_calibre(graph: VesselGraph, widths: Sequence[np.ndarray | None], labels
                 used[k] = (used.get(k, (0, w))[0] + 1, w)
     order = sorted(used.items(), key=lambda item: (-item[1][0], -item[1][1]))
     vessels = tuple(CalibreVessel(w, n, in_zone_points[k]) for k, (n, w) in order)
-    return ZoneCalibre(value, len(circles), len(enough), most, tuple(measured), vessels)
+    summarised = tuple(tuple(w for w, _ in ws) for ws in full) if value is not None else ()
+    return ZoneCalibre(value, len(circles), len(enough), most, tuple(measured), vessels, circle_widths=summarised)
 
 
 def zone_inside_fov(fov: np.ndarray, disc: Disc, zone: str) -> float:
@@ -243,4 +277,3 @@ def zone_inside_fov(fov: np.ndarray, disc: Disc, zone: str) -> float:
     ring = (r2 >= inner * inner) & (r2 < outer * outer)
     inside = np.count_nonzero(ring & fov[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
     return float(inside / (np.pi * (outer * outer - inner * inner)))
-

@@ -30,8 +30,12 @@ import numpy as np
 from core.measure.biomarkers.bifurcation import bifurcations
 from core.measure.biomarkers.calibre import (
     ARTERIOLE_CONSTANT,
+    HUBBARD_VENULE,
+    PARR_ARTERIOLE,
     VENULE_CONSTANT,
     VESSELS_SUMMARISED,
+    ZoneCalibre,
+    parr_hubbard,
     tree_widths,
     zone_calibre,
     zone_inside_fov,
@@ -311,16 +315,18 @@ def _calibres(out: _Entries, trees: list[_Tree], fov: np.ndarray, labels: np.nda
             if inside < opts.min_zone_inside_fov:
                 reason = f"{where} leaves the FOV (only {inside:.0%} of it is inside)"
         if reason is not None:
-            for name in ("crae", "crve", "avr"):
-                out.missing(name, "artery" if name == "crae" else "vein" if name == "crve" else "all", zone, reason)
+            for name in ("crae", "crve", "avr", "crae_hubbard", "crve_hubbard", "avr_hubbard"):
+                out.missing(name, _CALIBRE_TREES[name.split("_")[0]], zone, reason)
             continue
         summaries = {}
+        founds = {}
         for name, kind, code, constant, word in (("crae", "artery", ARTERY, ARTERIOLE_CONSTANT, "arteries"),
                                                  ("crve", "vein", VEIN, VENULE_CONSTANT, "veins")):
             tree = by_kind[kind]
             if kind not in widths:  # one profile sampling per tree serves every zone
                 widths[kind] = tree_widths(tree.graph, tree.smooth, tree.mask, radius, disc, stride)
             found = zone_calibre(tree.graph, widths[kind], labels, code, disc, zone, constant, opts.calibre_vessels)
+            founds[name] = found
             method = (f"revised Knudtson (k = {constant}) of the {opts.calibre_vessels} widest {word} on each "
                       f"of {found.circles} circles across {where}, averaged; widths from cross-section profiles")
             if found.value is None:
@@ -342,6 +348,39 @@ def _calibres(out: _Entries, trees: list[_Tree], fov: np.ndarray, labels: np.nda
         else:
             lacking = " and ".join(n.upper() for n in ("crae", "crve") if n not in summaries)
             out.missing("avr", "all", zone, f"{lacking} not measured", "CRAE / CRVE")
+        _parr_hubbard(out, zone, founds)
+
+
+_CALIBRE_TREES = {"crae": "artery", "crve": "vein", "avr": "all"}
+
+
+def _parr_hubbard(out: _Entries, zone: str, founds: dict[str, ZoneCalibre]) -> None:
+    """CRAE, CRVE and AVR by the Parr–Hubbard formulas on the circles Knudtson's summary used (all
+    vessels on each); missing for the same reason as Knudtson's, or without a scale (the constants are µm)."""
+    where = ZONE_NAMES[zone]
+    um = out.scale.um_per_px
+    summaries = {}
+    for name, kind, coefficients, who in (("crae", "artery", PARR_ARTERIOLE, "Parr's arteriolar"),
+                                          ("crve", "vein", HUBBARD_VENULE, "Hubbard's venular")):
+        found = founds[name]
+        method = (f"{who} formula (Hubbard et al. 1999) pairing all {_vessel_word(kind)} widths in µm on each "
+                  f"circle across {where} that has {VESSELS_SUMMARISED} or more, averaged")
+        if found.value is None:
+            knudtson_entry = next(e for e in reversed(out.entries) if (e.name, e.region) == (name, zone))
+            out.missing(f"{name}_hubbard", kind, zone, getattr(knudtson_entry, "reason", "not measured"), method)
+        elif um is None:
+            out.missing(f"{name}_hubbard", kind, zone, "its constants are in µm and the image has no scale", method)
+        else:
+            value = float(np.mean([parr_hubbard([w * um for w in ws], coefficients) for ws in found.circle_widths]))
+            summaries[name] = value
+            out.add(f"{name}_hubbard", kind, zone, value / um, "px", method, 1, "µm",
+                    note=f"{found.summarised} circles, {max(len(ws) for ws in found.circle_widths)} vessels "
+                         "on the busiest")
+    if len(summaries) == 2:
+        out.add("avr_hubbard", "all", zone, summaries["crae"] / summaries["crve"], "", "Parr–Hubbard CRAE / CRVE")
+    else:
+        lacking = " and ".join(f"{n.upper()} (Parr–Hubbard)" for n in ("crae", "crve") if n not in summaries)
+        out.missing("avr_hubbard", "all", zone, f"{lacking} not measured", "Parr–Hubbard CRAE / CRVE")
 
 
 def _vessel_word(kind: str) -> str:
