@@ -54,13 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--include-patient-identifiers", action="store_true",
                      help="the sidecar of a DICOM input names patient and study (default: a pseudonymous "
                           "study reference only)")
+    seg.add_argument("--av", action="store_true",
+                     help="also type the vessels as arteries and veins and find the optic disc: writes <stem>_av.png "
+                          "(arteries red, veins blue) and <stem>_info.json with the disc and an artery/vein summary "
+                          "(--av implies --info); the mask and probability files stay the same")
+    seg.add_argument("--av-model", type=Path, metavar="FILE",
+                     help="with --av: the artery/vein checkpoint (default: the shipped artery/vein model)")
 
     tr = sub.add_parser("train", help="train a UNet on DRIVE (validation split picks epoch and threshold)")
     tr.add_argument("--data", type=Path, required=True,
                     help="DRIVE folder (training/, test/), or with --datasets the folder holding the datasets")
     tr.add_argument("--datasets", nargs="+", choices=["drive", "chase", "hrf"],
                     help="train on the training splits of these datasets of the pool (default: DRIVE alone)")
-    tr.add_argument("--normalization", choices=["dataset", "fov"], default="dataset",
+    tr.add_argument("--normalization", choices=["dataset", "fov", "local"], default="dataset",
                     help="fixed mean/std (the tutorial's) or each image standardised inside its FOV")
     tr.add_argument("--fov-target", type=int, default=0,
                     help="resize every image so its FOV is this many px wide (0: the training images' median)")

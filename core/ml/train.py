@@ -35,7 +35,7 @@ from core.ml.checkpoint import (
 from core.ml.devices import resolve_device
 from core.ml.losses import ArteryVeinLoss, SegmentationLoss
 from core.ml.model import UNet
-from core.ml.preprocessing import Preprocessing
+from core.ml.preprocessing import PER_IMAGE, Preprocessing
 from core.ml.transforms import training_transforms
 from core.predict.tasks import Task, get_task
 
@@ -76,7 +76,7 @@ class TrainConfig:
     select: str = "best"  # best.pt holds the epoch with the best validation F1 ("best") or the last one ("last")
     mean: tuple[float, float, float] = TUTORIAL_MEAN
     std: tuple[float, float, float] = TUTORIAL_STD
-    normalization: str = "dataset"  # "fov": each image standardised inside its FOV (see Preprocessing)
+    normalization: str = "dataset"  # "fov"/"local": each image standardised inside its FOV (see Preprocessing)
     #: FOV diameter (px) every image is resized to before the network; 0: the training images' median,
     #: with other images resampled only when more than 1.25x off (the DRIVE-only recipe).
     fov_target: int = 0
@@ -121,7 +121,7 @@ class TrainingImages:
                         for s in samples]
         for s in samples:
             image = _to_tensor(s.image)
-            self.images.append(preprocessing.normalize(image, s.fov) if preprocessing.normalization == "fov"
+            self.images.append(preprocessing.normalize(image, s.fov) if preprocessing.normalization in PER_IMAGE
                                else image)
 
     def __len__(self) -> int:

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from core.io.datasets import IGNORE_INDEX
-from core.ml.preprocessing import Preprocessing
+from core.ml.preprocessing import PER_IMAGE, Preprocessing
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 Transform = Callable[[torch.Tensor, torch.Tensor, torch.Generator], Pair]
@@ -227,7 +227,7 @@ def training_transforms(
     vignetting, JPEG and sensor noise of raw intensities).
     """
     geometric: list[Transform] = [RandomScale(*scale), RandomFlip(), RandomRotate90(), RandomCrop(crop)]
-    if preprocessing.normalization == "fov":
+    if preprocessing.normalization in PER_IMAGE:
         photometric_steps: list[Transform] = [StandardizedJitter(), RandomBlur()] if photometric else []
         if photometric and capture_artifacts:
             photometric_steps = [CaptureArtifacts(preprocessing), StandardizedJitter(),

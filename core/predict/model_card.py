@@ -153,6 +153,8 @@ def _preprocessing(card: Mapping[str, Any]) -> str:
     parts = []
     if pre.get("normalization") == "fov":
         parts.append("each colour channel standardised inside the field of view")
+    elif pre.get("normalization") == "local":
+        parts.append("each colour channel standardised by its neighbourhood inside the field of view")
     elif pre.get("normalization"):
         parts.append(f"normalisation: {pre['normalization']}")
     if (fov := _number(pre.get("fov_diameter"))) is not None:

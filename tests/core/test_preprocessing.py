@@ -78,3 +78,42 @@ def test_unusable_preprocessing_is_refused(bad: dict):
     d = {"mean": list(MEAN), "std": list(STD), "channels": "RGB", **bad}
     with pytest.raises(CheckpointError):
         Preprocessing.from_dict(d)
+
+
+def _textured(h: int = 300, w: int = 320) -> torch.Tensor:
+    """Fine random texture of a vessel's contrast on a mid-grey retina."""
+    g = torch.Generator().manual_seed(3)
+    return 0.4 + 0.3 * torch.rand(3, h, w, generator=g)
+
+
+def test_local_standardisation_removes_uneven_light_that_the_global_one_keeps():
+    fov = _disk(300, 320)
+    x = _textured()
+    yy, xx = torch.meshgrid(torch.arange(300.0), torch.arange(320.0), indexing="ij")
+    shading = 1.0 - 0.6 * (((yy - 150) ** 2 + (xx - 160) ** 2) / 150**2).clamp(max=1)  # vignetting
+    inside = torch.from_numpy(fov)
+    errors = {}
+    for mode in ("fov", "local"):
+        pre = Preprocessing(MEAN, STD, normalization=mode)
+        errors[mode] = float((pre.normalize(x * shading, fov) - pre.normalize(x, fov))[:, inside].abs().mean())
+    assert errors["local"] < 0.25 * errors["fov"]
+
+
+def test_local_standardisation_keeps_shape_and_batch_form_and_zero_outside():
+    pre = Preprocessing(MEAN, STD, normalization="local")
+    fov = _disk(60, 70)
+    x = _image(h=60, w=70)
+    out3, out4 = pre.normalize(x, fov), pre.normalize(x[None], fov)
+    assert out3.shape == x.shape and out4.shape == (1, *x.shape)
+    assert torch.allclose(out3, out4[0])
+    assert not out3[:, ~torch.from_numpy(fov)].any() and torch.isfinite(out3).all()
+
+
+def test_local_standardisation_of_a_flat_image_is_not_noise():
+    pre = Preprocessing(MEAN, STD, normalization="local")
+    assert pre.normalize(torch.full((3, 50, 50), 0.4)).abs().max() < 1e-3
+
+
+def test_local_normalisation_round_trips_through_the_checkpoint_dict():
+    pre = Preprocessing(MEAN, STD, fov_diameter=640, normalization="local", scale_tolerance=1.0)
+    assert Preprocessing.from_dict(pre.to_dict()) == pre
