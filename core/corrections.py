@@ -1,0 +1,147 @@
+"""A clinician's corrections as training material: corrected images, how a fine-tuning on them is set up,
+and reading corrected pairs from folders.
+
+Torch-free, so the GUI can build these on its own thread; the fine-tuning itself is ``core.ml.finetune``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import RetinaSegError
+from core.io.artery_vein import labels_from_rgb
+from core.io.images import list_images, load_image, read_image
+from core.io.outputs import OutputNames, input_stem
+
+#: Result files ``segment`` writes beside images; never taken for photographs when both share a folder.
+RESULT_SUFFIXES = ("_mask", "_prob", "_av", "_overlay")
+
+
+@dataclass(frozen=True)
+class CorrectedImage:
+    """One photograph and its corrected labels: vessel 0/1 (task ``vessels``) or the artery/vein label
+    values of ``core.io.artery_vein`` (task ``arteries_veins``). ``fov`` is estimated when None."""
+
+    name: str
+    image: np.ndarray  # H×W×3 uint8
+    labels: np.ndarray  # H×W uint8
+    fov: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        image, labels = np.asarray(self.image), np.asarray(self.labels)
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"{self.name}: the image must be H×W×3 uint8, got {image.dtype} {image.shape}")
+        if labels.shape != image.shape[:2]:
+            raise ValueError(f"{self.name}: the labels are {_size(labels.shape)} but the image is {_size(image.shape)}")
+        if self.fov is not None and np.asarray(self.fov).shape != image.shape[:2]:
+            raise ValueError(f"{self.name}: the FOV mask is {_size(np.asarray(self.fov).shape)} but the image is "
+                             f"{_size(image.shape)}")
+
+    def fingerprint(self) -> str:
+        """sha256 of the pixels and their size (what a model card records instead of the image)."""
+        return _sha256(self.image)
+
+    def labels_fingerprint(self) -> str:
+        """sha256 of the corrected labels and their size."""
+        return _sha256(self.labels)
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    """How long and how hard to fine-tune. The run stops at ``minutes`` of training or ``max_steps``
+    steps, whichever comes first; the learning rate decays to 0 along whichever is nearer."""
+
+    minutes: float = 4.0
+    max_steps: int = 400
+    #: SGD (momentum 0.9), after a 10-step warm-up; a fifth of the rate the models were trained with
+    lr: float = 0.002
+    crop: int = 256
+    batch_size: int = 4
+    seed: int = 0
+    #: keep one image aside (the last by name) to check the new model on; needs two images or more
+    hold_out: bool = True
+    #: use the base model's BatchNorm statistics throughout (a few images' batches would skew them)
+    freeze_batchnorm: bool = True
+
+    def problem(self) -> str:
+        """Why these settings cannot run ('' when they can)."""
+        if not self.minutes > 0:
+            return f"minutes must be above 0, got {self.minutes}"
+        if self.max_steps < 1:
+            return f"max_steps must be at least 1, got {self.max_steps}"
+        if not 0 < self.lr < float("inf"):
+            return f"the learning rate must be above 0, got {self.lr}"
+        if self.crop < 32:
+            return f"crop must be at least 32 px, got {self.crop}"
+        if self.batch_size < 1:
+            return f"batch_size must be at least 1, got {self.batch_size}"
+        return ""
+
+
+class MissingMasksError(RetinaSegError, FileNotFoundError):
+    """Some images have no corrected mask; ``images`` names them (nothing was loaded)."""
+
+    def __init__(self, images: Sequence[str], expected: str) -> None:
+        self.images = tuple(images)
+        super().__init__(f"{len(self.images)} image(s) without a corrected mask ({expected}): "
+                         + ", ".join(self.images))
+
+
+def mask_path(masks_dir: str | os.PathLike[str], image: Path, task: str = "vessels") -> Path:
+    """Where the corrected labels of ``image`` are: ``<stem>_mask.png`` (0/255) or, for arteries and
+    veins, ``<stem>_av.png`` (RGB: red artery, blue vein), the names ``segment`` writes."""
+    names = OutputNames(masks_dir, input_stem(image))
+    return names.av if task == "arteries_veins" else names.mask
+
+
+def corrected_images(images_dir: str | os.PathLike[str]) -> list[Path]:
+    """The photographs in ``images_dir``: every image file but the result files ``segment`` writes."""
+    return [p for p in list_images(images_dir) if not p.stem.endswith(RESULT_SUFFIXES)]
+
+
+def load_corrected(images_dir: str | os.PathLike[str], masks_dir: str | os.PathLike[str],
+                   task: str = "vessels") -> list[CorrectedImage]:
+    """Every photograph of ``images_dir`` with its corrected labels from ``masks_dir`` (see :func:`mask_path`).
+
+    Raises MissingMasksError naming every image without a mask before reading any pixels, and
+    ValueError when a folder holds no images or a mask's size differs from its image's.
+    """
+    folder = Path(images_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    if not Path(masks_dir).is_dir():
+        raise FileNotFoundError(f"{masks_dir}: no such folder")
+    paths = corrected_images(folder)
+    if not paths:
+        raise ValueError(f"{folder}: no images found")
+    missing = [p.name for p in paths if not mask_path(masks_dir, p, task).is_file()]
+    if missing:
+        raise MissingMasksError(missing, f"expected {mask_path(masks_dir, Path('<stem>'), task).name}")
+    return [CorrectedImage(input_stem(p), load_image(p, mode="RGB").pixels, _read_labels(mask_path(masks_dir, p, task),
+                                                                                         task))
+            for p in paths]
+
+
+def _read_labels(path: Path, task: str) -> np.ndarray:
+    if task == "arteries_veins":
+        return labels_from_rgb(read_image(path, mode="RGB"))
+    mask = read_image(path, mode="L")
+    # 0/255 as segment writes them; a 0/1 mask (max 1) is read as it is meant
+    return (mask > (127 if mask.max(initial=0) > 1 else 0)).astype(np.uint8)
+
+
+def _sha256(a: np.ndarray) -> str:
+    a = np.ascontiguousarray(a)
+    digest = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+    digest.update(memoryview(a).cast("B"))
+    return digest.hexdigest()
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return f"{shape[1]}×{shape[0]}" if len(shape) >= 2 else str(shape)

@@ -1,0 +1,289 @@
+"""Fine-tuning on corrected images: it learns, it checks itself on a held-out image, it refuses what
+diverged, a cancel keeps nothing, and corrected pairs load from folders with clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from core.corrections import CorrectedImage, FinetuneSettings, MissingMasksError, load_corrected
+from core.errors import ImageWriteError
+from core.io.artery_vein import ARTERY, VEIN, rgb_from_labels
+from core.ml.checkpoint import load_checkpoint, model_checkpoint, save_checkpoint
+from core.ml.finetune import Agreement, _verdict, finetune
+from core.ml.losses import SegmentationLoss
+from core.ml.model import UNet
+from core.ml.preprocessing import Preprocessing
+from tests.conftest import synthetic_fundus
+
+ROOT = Path(__file__).resolve().parents[2]
+PRE = Preprocessing((0.5, 0.3, 0.2), (0.2, 0.1, 0.1))
+#: Steps bound the tiny runs (minutes is generous), so a busy machine changes their duration, not their result.
+QUICK = FinetuneSettings(minutes=30, max_steps=60, lr=0.05, crop=64, batch_size=4)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny batches gain nothing from threads, and on a busy machine oversubscription costs 4x."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def corrected(names: list[str], h: int = 96, w: int = 112) -> list[CorrectedImage]:
+    """Synthetic fundus photographs whose 'correction' is their dark lines inside the bright disk."""
+    images = []
+    for i, name in enumerate(names):
+        image = synthetic_fundus(h, w, seed=i)
+        vessels = (image[..., 0] > 60) & (image[..., 0] < 155)
+        images.append(CorrectedImage(name, image, vessels.astype(np.uint8)))
+    return images
+
+
+def tiny_base(num_classes: int = 2):  # type: ignore[no-untyped-def]
+    torch.manual_seed(0)
+    classes = ("background", "vessel") if num_classes == 2 else ("background", "artery", "vein")
+    return model_checkpoint(UNet(num_classes=num_classes, base_c=4).eval(), PRE, classes=classes,
+                            thresholds={"vessel": 0.5}, trained_on="nothing (random test weights)")
+
+
+def test_fine_tuning_learns_the_corrections_and_checks_itself_on_the_held_out_image(tmp_path: Path):
+    base = tiny_base()
+    images = corrected(["eye1", "eye2", "eye3", "eye4"])
+    reports: list[tuple[int, int, float]] = []
+
+    out = finetune(base, images, QUICK, progress=lambda *r: reports.append(r))
+
+    assert out.offered and out.reason == "" and out.checkpoint is not None
+    assert out.held_out == "eye4", "the last image by name is held out"
+    assert out.before_f1 is not None and out.after_f1 is not None
+    assert out.after_f1 > out.before_f1 + 0.3, (out.before_f1, out.after_f1)
+    assert set(out.wrong_pixels) == {"eye1", "eye2", "eye3"}, "wrong pixels are counted on the images used"
+    assert all(after < 0.7 * before for before, after in out.wrong_pixels.values()), out.wrong_pixels
+    assert out.steps == 60 and out.seconds > 0
+
+    # progress: steps counted up to the total, time left down to nothing
+    steps = [r[0] for r in reports]
+    assert steps == sorted(steps) and reports[-1][:2] == (60, 60) and reports[-1][2] == pytest.approx(0, abs=1e-6)
+
+    # the new model keeps what the base's users rely on, and loads back from disk
+    ckpt = out.checkpoint
+    assert ckpt.thresholds == base.thresholds and ckpt.classes == base.classes
+    assert ckpt.preprocessing == base.preprocessing
+    assert not torch.equal(ckpt.state_dict["in_conv.0.weight"], base.state_dict["in_conv.0.weight"])
+    loaded = load_checkpoint(save_checkpoint(ckpt, tmp_path / "new.pt"))
+    assert loaded.metrics["finetune"]["offered"] is True
+
+    card = out.card
+    assert [(i["name"], i["role"]) for i in card["images"]] == [
+        ("eye1", "trained"), ("eye2", "trained"), ("eye3", "trained"), ("eye4", "held out")]
+    assert all(len(i["image_sha256"]) == 64 and len(i["labels_sha256"]) == 64 for i in card["images"])
+    assert card["held_out_f1"] == {"before": out.before_f1, "after": out.after_f1}
+    assert card["settings"]["max_steps"] == 60 and card["steps"] == 60
+    assert card["threshold"]["vessel"] == 0.5 and len(card["base"]["weights_sha256"]) == 64
+    assert len(json.dumps(card)) < 5000, "the card is plain data, no pixels"
+
+
+def test_the_held_out_image_is_the_last_by_name_and_one_image_holds_nothing_out():
+    base = tiny_base()
+    one_step = replace(QUICK, max_steps=1)
+
+    three = finetune(base, corrected(["b", "c", "a"]), one_step)
+    assert three.held_out == "c"
+    assert set(three.wrong_pixels) == {"a", "b"}
+
+    single = finetune(base, corrected(["only"]), one_step)
+    assert single.held_out is None and single.before_f1 is None and single.after_f1 is None
+    assert "only one image" in single.card["hold_out"]
+    assert set(single.wrong_pixels) == {"only"}
+
+    unasked = finetune(base, corrected(["a", "b"]), replace(one_step, hold_out=False))
+    assert unasked.held_out is None and "not asked for" in unasked.card["hold_out"]
+    assert set(unasked.wrong_pixels) == {"a", "b"}
+
+
+def test_a_diverging_learning_rate_is_caught_and_the_model_not_offered():
+    out = finetune(tiny_base(), corrected(["a", "b", "c"]), replace(QUICK, lr=1e9, max_steps=30))
+
+    assert not out.offered and out.checkpoint is None
+    assert "diverged" in out.reason or "agrees less" in out.reason, out.reason
+
+
+def test_a_nan_loss_stops_at_once_and_says_at_which_step(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(SegmentationLoss, "forward", lambda self, logits, target: logits.sum() * float("nan"))
+
+    out = finetune(tiny_base(), corrected(["a", "b"]), QUICK)
+
+    assert not out.offered and out.checkpoint is None
+    assert out.reason.startswith("the loss became nan at step 1"), out.reason
+    assert out.steps == 0 and out.card["offered"] is False
+
+
+def test_a_clear_drop_on_the_held_out_image_or_more_wrong_pixels_refuse_the_model():
+    used = [corrected(["a"])[0]]
+    from core.ml.finetune import _sample
+
+    sample_a = _sample(used[0], tiny_base().task)
+    held = replace(sample_a, name="z")
+    before = {"a": Agreement(0.7, 100), "z": Agreement(0.80, 50)}
+
+    assert _verdict(held, [sample_a], before, {"a": Agreement(0.9, 10), "z": Agreement(0.79, 55)}) == ""
+    dropped = _verdict(held, [sample_a], before, {"a": Agreement(0.9, 10), "z": Agreement(0.70, 90)})
+    assert "z agrees less" in dropped and "0.800 -> 0.700" in dropped
+    assert "more pixels wrong" in _verdict(None, [sample_a], before, {"a": Agreement(0.6, 120)})
+
+
+def test_cancel_returns_no_model_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    asked = []
+
+    def should_cancel() -> bool:
+        asked.append(1)
+        return len(asked) > 12  # after the base is scored and a few steps are done
+
+    out = finetune(tiny_base(), corrected(["a", "b", "c"]), QUICK, should_cancel=should_cancel)
+
+    assert not out.offered and out.checkpoint is None and out.reason.startswith("cancelled")
+    assert 0 < out.steps < 60
+    assert os.listdir(tmp_path) == []
+
+
+def test_artery_vein_corrections_fine_tune_an_artery_vein_model():
+    base = tiny_base(num_classes=3)
+    images = []
+    for c in corrected(["a", "b", "c"]):
+        labels = np.where(c.labels > 0, ARTERY, 0).astype(np.uint8)
+        labels[: labels.shape[0] // 2][labels[: labels.shape[0] // 2] > 0] = VEIN  # veins above, arteries below
+        images.append(replace(c, labels=labels))
+
+    # a random start calls everything vessel (F1 0.26); it needs more steps than a vessel model to do better
+    out = finetune(base, images, replace(QUICK, max_steps=120))
+
+    assert out.offered and out.checkpoint is not None and out.checkpoint.classes == base.classes
+    assert all(after < before for before, after in out.wrong_pixels.values()), out.wrong_pixels
+    assert out.card["task"] == "arteries_veins"
+
+
+def test_bad_input_gets_one_clear_line():
+    base = tiny_base()
+    with pytest.raises(ValueError, match="no corrected images"):
+        finetune(base, [], QUICK)
+    with pytest.raises(ValueError, match="several images are named a"):
+        finetune(base, corrected(["a", "a"]), QUICK)
+    with pytest.raises(ValueError, match="minutes must be above 0"):
+        finetune(base, corrected(["a"]), replace(QUICK, minutes=0))
+    with pytest.raises(ValueError, match="the labels are 10×20 but the image is 112×96"):
+        CorrectedImage("x", synthetic_fundus(), np.zeros((20, 10), np.uint8))
+
+
+# --- corrected pairs from folders ---
+
+def _write_pairs(folder: Path, names: list[str], with_mask: list[str], masks: Path | None = None) -> None:
+    masks = masks or folder
+    for i, name in enumerate(names):
+        image = synthetic_fundus(40, 50, seed=i)
+        Image.fromarray(image).save(folder / f"{name}.png")
+        if name in with_mask:
+            Image.fromarray(np.where(image[..., 0] < 155, 255, 0).astype(np.uint8)).save(masks / f"{name}_mask.png")
+
+
+def test_load_corrected_reads_images_and_their_masks_from_one_folder(tmp_path: Path):
+    _write_pairs(tmp_path, ["eye1", "eye2"], ["eye1", "eye2"])
+
+    pairs = load_corrected(tmp_path, tmp_path)
+
+    assert [p.name for p in pairs] == ["eye1", "eye2"], "the masks themselves are not taken for photographs"
+    assert all(p.image.dtype == np.uint8 and p.image.shape == (40, 50, 3) for p in pairs)
+    assert all(set(np.unique(p.labels)) <= {0, 1} and p.labels.any() for p in pairs), "0/255 masks read as 0/1"
+
+
+def test_images_without_masks_are_all_named_before_anything_is_read(tmp_path: Path):
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    _write_pairs(images, ["a", "b", "c"], ["b"], masks)
+
+    with pytest.raises(MissingMasksError) as caught:
+        load_corrected(images, masks)
+
+    assert caught.value.images == ("a.png", "c.png")
+    assert "2 image(s) without a corrected mask (expected <stem>_mask.png): a.png, c.png" in str(caught.value)
+
+
+def test_artery_vein_masks_are_read_in_the_rgb_convention(tmp_path: Path):
+    Image.fromarray(synthetic_fundus(40, 50)).save(tmp_path / "eye.png")
+    labels = np.zeros((40, 50), np.uint8)
+    labels[5, :] = ARTERY
+    labels[9, :] = VEIN
+    Image.fromarray(rgb_from_labels(labels)).save(tmp_path / "eye_av.png")
+
+    (pair,) = load_corrected(tmp_path, tmp_path, task="arteries_veins")
+
+    assert np.array_equal(pair.labels, labels)
+
+
+def test_a_mask_of_another_size_names_the_image(tmp_path: Path):
+    Image.fromarray(synthetic_fundus(40, 50)).save(tmp_path / "eye.png")
+    Image.fromarray(np.zeros((30, 30), np.uint8)).save(tmp_path / "eye_mask.png")
+
+    with pytest.raises(ValueError, match="eye: the labels are 30×30 but the image is 50×40"):
+        load_corrected(tmp_path, tmp_path)
+
+
+# --- saving a fine-tuned model ---
+
+def test_a_crash_while_saving_leaves_the_old_model_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = save_checkpoint(tiny_base(), tmp_path / "model.pt")
+    old = path.read_bytes()
+
+    def crash(obj, f):  # type: ignore[no-untyped-def]
+        f.write(old[:1000])  # half a file, then the disk fills up
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(ImageWriteError, match="No space left on device"):
+        save_checkpoint(tiny_base(), path)
+
+    assert path.read_bytes() == old
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"], "no temp file is left behind"
+
+
+@pytest.mark.slow
+def test_a_3504x2336_photograph_fine_tunes_within_3_gb(tmp_path: Path):
+    """Peak memory of a whole run (scoring at full size included) with a camera's largest images."""
+    code = f"""
+import resource, sys, numpy as np, torch
+sys.path.insert(0, {str(ROOT)!r})
+from tests.core.test_finetune import tiny_base, QUICK
+from core.corrections import CorrectedImage
+from dataclasses import replace
+torch.set_num_threads(2)
+yy, xx = np.mgrid[0:2336, 0:3504]
+disk = (yy - 1168) ** 2 + (xx - 1752) ** 2 < 1150 ** 2
+image = np.zeros((2336, 3504, 3), np.uint8)
+image[disk] = (200, 90, 40)
+lines = disk & (np.sin(xx / 40.0) > 0.97)
+image[lines] //= 2
+del yy, xx
+small = CorrectedImage("small", image[1000:1200, 1500:1800].copy(), lines[1000:1200, 1500:1800].astype(np.uint8))
+big = CorrectedImage("big", image, lines.astype(np.uint8))
+from core.ml.finetune import finetune
+out = finetune(tiny_base(), [big, small], replace(QUICK, max_steps=3))
+assert out.steps == 3, out.reason
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1200, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    peak_mb = int(proc.stdout.strip().splitlines()[-1])
+    assert peak_mb < 3 * 1024, f"peak RSS {peak_mb} MB"
+    print(f"peak RSS {peak_mb} MB")
