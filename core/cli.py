@@ -1,4 +1,4 @@
-"""Command-line front end: ``retinaseg segment | train | evaluate | info``.
+"""Command-line front end: ``retinaseg segment | measure | cohort | train | evaluate | calibrate | info``.
 
 File contract of ``segment`` (relied on by outside tools, keep stable): ``OUTDIR/<stem>_mask.png``
 (8-bit, 0/255, the input's size) and, with ``--save-prob``, ``OUTDIR/<stem>_prob.png``
@@ -122,10 +122,29 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--tta", action="store_true", help="average the four flips")
 
     _add_cohort_parser(sub)
+    _add_measure_parser(sub)
 
     info = sub.add_parser("info", help="show the model card and the devices")
     _add_model_args(info)
     return parser
+
+
+def _add_measure_parser(sub) -> None:  # type: ignore[no-untyped-def]
+    me = sub.add_parser("measure", help="vessel biomarkers of images (or of the masks `segment` wrote) into one CSV "
+                        "table, a row per image")
+    me.add_argument("inputs", nargs="+", type=Path, metavar="IMAGE",
+                    help="image files or folders of images (not searched recursively)")
+    me.add_argument("-o", "--out", type=Path, required=True, help="the CSV table to write (e.g. results.csv)")
+    me.add_argument("--masks", type=Path, metavar="DIR",
+                    help="read DIR/<stem>_mask.png (and DIR/<stem>_av.png when present), as `segment` writes them, "
+                         "instead of segmenting; the image is still read for its FOV, optic disc and scale")
+    me.add_argument("--field-angle", type=float, metavar="DEG",
+                    help="the camera's field of view in degrees, for the scale (default: a DICOM file's pixel "
+                         "spacing, else the optic disc taken as 1800 µm across)")
+    _add_model_args(me)
+    me.add_argument("--av-model", type=Path, metavar="FILE",
+                    help="the artery/vein checkpoint (default: the shipped artery/vein model)")
+    me.add_argument("--overwrite", action="store_true", help="replace an existing table")
 
 
 def _add_cohort_parser(sub) -> None:  # type: ignore[no-untyped-def]
@@ -242,6 +261,12 @@ def _worker_spec(segmenter):  # type: ignore[no-untyped-def]
 
     return SegmenterSpec(str(segmenter.model_path), segmenter.device.type, segmenter.precision, segmenter.tta,
                          threads=segmenter.threads)
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    from core.batch.measure_cli import run
+
+    return run(args)
 
 
 def cmd_cohort(args: argparse.Namespace) -> int:
@@ -365,8 +390,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"segment": cmd_segment, "cohort": cmd_cohort, "train": cmd_train, "evaluate": cmd_evaluate,
-            "calibrate": cmd_calibrate, "info": cmd_info}
+COMMANDS = {"segment": cmd_segment, "cohort": cmd_cohort, "measure": cmd_measure, "train": cmd_train,
+            "evaluate": cmd_evaluate, "calibrate": cmd_calibrate, "info": cmd_info}
 
 
 def _device_problem(name: str) -> str:

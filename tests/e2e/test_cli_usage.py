@@ -43,8 +43,8 @@ def _device_choices(parser: argparse.ArgumentParser) -> dict[str, tuple[str, ...
 
 
 def test_every_device_option_offers_the_devices_the_gui_offers() -> None:
-    assert _device_choices(build_parser()) == dict.fromkeys(["segment", "cohort", "train", "evaluate", "info"],
-                                                            DEVICE_CHOICES)
+    commands = ["segment", "cohort", "measure", "train", "evaluate", "info"]
+    assert _device_choices(build_parser()) == dict.fromkeys(commands, DEVICE_CHOICES)
 
 
 @pytest.mark.parametrize("device", ["gpu", "foo", "CUDA"])
