@@ -44,6 +44,7 @@ from gui.actions.device_choice import DeviceChoice
 from gui.actions.editing import EditingUi
 from gui.actions.export import Exporter, written_summary
 from gui.actions.model_choice import ModelChoice
+from gui.actions.model_versions import ModelVersionsUi
 from gui.canvas.style import OverlayStyle
 from gui.canvas.view import ImageCanvas
 from gui.dialogs.batch import BatchDialog
@@ -112,6 +113,9 @@ class MainWindow(QMainWindow):
         self.brush_sizes = BrushSizes(self.editing.tools, self.settings, self)
         self.exporter = Exporter(self, self.io_jobs, self.settings, self.overlay_style, lambda: self.models.path,
                                  self.report_error)
+        #: adapted model versions in the Model menu, and Model > Adapt to My Images…
+        self.versions = ModelVersionsUi(self, self.models, self.jobs, self.io_jobs, self.settings,
+                                        lambda: self.session.documents, self.report_error)
         self.autosave = Autosaver(autosave_dir, parent=self)
         self.batch_dialog: BatchDialog | None = None
         self.card_dialog: QDialog | None = None  # the last model card shown
@@ -244,6 +248,8 @@ class MainWindow(QMainWindow):
         m.addActions([self.act_card, self.act_load_model, self.act_default_model])
         m.addSeparator()
         m.addAction(self.av.act_load_model)
+        m.addSeparator()
+        self.versions.add_to(m)
         tb = self.addToolBar("Main")
         tb.setObjectName("main_toolbar")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -277,6 +283,7 @@ class MainWindow(QMainWindow):
             lambda card: self.threshold.set_model_threshold((card.get("thresholds") or {}).get("vessel")))
         self.models.failed.connect(self.report_error)
         self.models.message.connect(lambda text: self.status.show_message(text, 8000))
+        self.versions.message.connect(lambda text: self.status.show_message(text, 8000))
         self.status.cancel.clicked.connect(self.cancel_segmentation)
         self.session.currentChanged.connect(self._show_document)
         self.session.documentOpened.connect(self.editing.adopt)

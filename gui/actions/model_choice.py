@@ -6,6 +6,7 @@ a bad file is reported and the current model stays.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,15 @@ class ModelChoice(QObject):
         self.path: str | None = path or remembered or None
         self._requests: dict[int, tuple[str, str | None]] = {}
         self._cards: dict[str | None, dict[str, Any]] = {}
+        #: a model version's name for its checkpoint path (None: not a version); set by the versions menu
+        self.version_name: Callable[[str | None], str | None] = lambda _path: None
         jobs.finished.connect(self._on_checked)
         jobs.failed.connect(self._on_failed)
         jobs.cancelled.connect(lambda rid: self._requests.pop(rid, None))  # superseded by a newer check
 
     @property
     def name(self) -> str:
-        return model_display_name(self.path)
+        return self.version_name(self.path) or model_display_name(self.path)
 
     def load(self, path: str) -> int:
         """Validate ``path`` in the worker; it becomes current only if valid."""

@@ -187,11 +187,13 @@ def no_qt_thread_misuse(qtlog) -> Iterator[None]:  # noqa: ANN001
 
 @pytest.fixture(autouse=True)
 def isolated_app_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Autosaves go to tmp_path, never to the user's app-data folder."""
+    """Autosaves and model versions go to tmp_path, never to the user's app-data folder."""
+    import gui.actions.model_versions
     import gui.document.autosave
 
     folder = tmp_path / "appdata" / "autosave"
     monkeypatch.setattr(gui.document.autosave, "default_autosave_dir", lambda: folder)
+    monkeypatch.setattr(gui.actions.model_versions, "default_versions_dir", lambda: tmp_path / "appdata" / "models")
     return folder
 
 
