@@ -3,7 +3,9 @@
 File contract of ``segment`` (relied on by outside tools, keep stable): ``OUTDIR/<stem>_mask.png``
 (8-bit, 0/255, the input's size) and, with ``--save-prob``, ``OUTDIR/<stem>_prob.png``
 (16-bit grayscale, probability × 65535); with ``--dicom-seg``, a DICOM input also gets
-``OUTDIR/<stem>_seg.dcm`` (a DICOM Segmentation referencing it).
+``OUTDIR/<stem>_seg.dcm`` (a DICOM Segmentation referencing it); with ``--av``, ``OUTDIR/<stem>_av.png``
+(RGB: arteries red, veins blue, the datasets' colours) and the sidecar ``OUTDIR/<stem>_info.json`` with the
+optic disc and an artery/vein summary. ``--av`` never changes the mask or probability files.
 """
 
 from __future__ import annotations
@@ -214,13 +216,16 @@ def cmd_segment(args: argparse.Namespace) -> int:
     if args.frame < 0:
         print(f"error: --frame counts from 0, got {args.frame}", file=sys.stderr)
         return EXIT_USAGE
+    if args.av_model is not None and not args.av:
+        print("error: --av-model chooses the model of --av; add --av to find arteries and veins", file=sys.stderr)
+        return EXIT_USAGE
     if problem := output_folder_problem(args.out):
         print(f"error: {problem} (-o names the output folder, created if missing)", file=sys.stderr)
         return EXIT_USAGE
     try:
         jobs = plan(args.inputs, args.out, save_prob=args.save_prob, overwrite=args.overwrite, fov_path=args.fov,
                     write_info=args.info, frame=args.frame, dicom_seg=args.dicom_seg,
-                    include_identifiers=args.include_patient_identifiers)
+                    include_identifiers=args.include_patient_identifiers, artery_vein=args.av)
     except ValueError as exc:  # options that cannot go together, e.g. --fov with several images
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -228,8 +233,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
         print(f"note: --dicom-seg: {plain} input(s) are not DICOM files; they get no _seg.dcm", file=sys.stderr)
     segmenter = _make_segmenter(args)
     print(f"model: {segmenter.model_path} on {segmenter.device_name}", file=sys.stderr)
-    executor = (SerialExecutor(segmenter, args.threshold) if args.workers == 1
-                else ProcessExecutor(_worker_spec(segmenter), args.workers, args.threshold))
+    av_spec, av_step = _artery_vein(args, segmenter) if args.av else (None, None)
+    executor = (SerialExecutor(segmenter, args.threshold, av_step) if args.workers == 1
+                else ProcessExecutor(_worker_spec(segmenter), args.workers, args.threshold, artery_vein=av_spec))
     bar = _progress_bar(0, "segment", "image")
     one_line_each = bar.disable  # no terminal (piped, logged): a line per image instead of the bar
 
@@ -249,6 +255,21 @@ def cmd_segment(args: argparse.Namespace) -> int:
         bar.close()
     print(summary.text())
     return EXIT_OK if summary.ok else EXIT_FAILURES
+
+
+def _artery_vein(args: argparse.Namespace, segmenter):  # type: ignore[no-untyped-def]
+    """The artery/vein model's recipe (what workers build theirs from) and this process's step, loaded now so
+    that a wrong or missing checkpoint is reported before any image; on the vessel model's device."""
+    from core.batch import ArteryVeinSpec
+
+    spec = ArteryVeinSpec(str(args.av_model) if args.av_model else None, segmenter.device.type, args.precision,
+                          args.tta, threads=segmenter.threads)
+    step = spec()
+    print(f"artery/vein model: {step.predictor.model_path} on {step.predictor.device_name}", file=sys.stderr)
+    if not args.info:
+        print("note: --av writes <stem>_info.json too: the optic disc and the artery/vein summary go there",
+              file=sys.stderr)
+    return spec, step
 
 
 def _worker_spec(segmenter):  # type: ignore[no-untyped-def]

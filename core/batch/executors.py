@@ -10,12 +10,14 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
 from typing import Protocol
 
-from core.batch.job import JobResult, run_one
+from core.batch.job import ArteryVein, JobResult, run_one
 from core.batch.plan import BatchJob
 from core.predict.prediction import CancelCheck, Predictor
 
 #: Builds a predictor in a worker process; must be picklable (a top-level function or class instance).
 PredictorFactory = Callable[[], Predictor]
+#: Builds the artery/vein step in a worker process (core.batch.artery_vein.ArteryVeinSpec); picklable too.
+ArteryVeinFactory = Callable[[], ArteryVein]
 
 
 class Executor(Protocol):
@@ -26,34 +28,39 @@ class Executor(Protocol):
 
 
 class SerialExecutor:
-    """Runs the jobs one after another in this thread with one predictor (the CLI's and the app's default)."""
+    """Runs the jobs one after another in this thread with one predictor (the CLI's and the app's default);
+    ``artery_vein`` types the vessels of the jobs that plan artery/vein labels."""
 
-    def __init__(self, predictor: Predictor, threshold: float | None = None) -> None:
+    def __init__(self, predictor: Predictor, threshold: float | None = None,
+                 artery_vein: ArteryVein | None = None) -> None:
         self.predictor = predictor
         self.threshold = threshold
+        self.artery_vein = artery_vein
 
     def run(self, jobs: Sequence[BatchJob], should_cancel: CancelCheck | None = None) -> Iterator[JobResult]:
         for job in jobs:
             if should_cancel is not None and should_cancel():
                 return
-            yield run_one(job, self.predictor, self.threshold)
+            yield run_one(job, self.predictor, self.threshold, artery_vein=self.artery_vein)
 
 
 class ProcessExecutor:
-    """Runs the jobs in ``workers`` processes; each builds its own predictor once, from ``factory``.
+    """Runs the jobs in ``workers`` processes; each builds its own predictor once, from ``factory``, and its
+    own artery/vein step once, from ``artery_vein``, on its first job that plans artery/vein labels.
 
     Processes are spawned, not forked (safe with torch's threads and CUDA, and the only way on Windows).
     An error that is not a file's own (a GPU failure, a bad model) stops the batch and is raised here.
     """
 
     def __init__(self, factory: PredictorFactory, workers: int, threshold: float | None = None,
-                 poll_seconds: float = 0.1) -> None:
+                 poll_seconds: float = 0.1, artery_vein: ArteryVeinFactory | None = None) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.factory = factory
         self.workers = workers
         self.threshold = threshold
         self.poll_seconds = poll_seconds
+        self.artery_vein = artery_vein
 
     def run(self, jobs: Sequence[BatchJob], should_cancel: CancelCheck | None = None) -> Iterator[JobResult]:
         todo = [job for job in jobs if not job.refused]
@@ -63,7 +70,7 @@ class ProcessExecutor:
         if not todo or (should_cancel is not None and should_cancel()):
             return
         pool = ProcessPoolExecutor(min(self.workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(self.factory,))
+                                   initializer=_init_worker, initargs=(self.factory, self.artery_vein))
         pending: set[Future[JobResult]] = set()
         try:
             pending = {pool.submit(_run_in_worker, job, self.threshold) for job in todo}
@@ -86,18 +93,23 @@ class ProcessExecutor:
 
 _factory: PredictorFactory | None = None
 _predictor: Predictor | None = None
+_artery_vein_factory: ArteryVeinFactory | None = None
+_artery_vein: ArteryVein | None = None
 
 
-def _init_worker(factory: PredictorFactory) -> None:
-    global _factory
+def _init_worker(factory: PredictorFactory, artery_vein: ArteryVeinFactory | None = None) -> None:
+    global _factory, _artery_vein_factory
     _factory = factory
+    _artery_vein_factory = artery_vein
 
 
 def _run_in_worker(job: BatchJob, threshold: float | None) -> JobResult:
     # The predictor is built on the first job, not in the initializer: an error there (a bad model
     # file) then reaches the caller as itself instead of as a broken pool.
-    global _predictor
+    global _predictor, _artery_vein
     if _predictor is None:
         assert _factory is not None, "worker started without _init_worker"
         _predictor = _factory()
-    return run_one(job, _predictor, threshold)
+    if job.av is not None and _artery_vein is None and _artery_vein_factory is not None:
+        _artery_vein = _artery_vein_factory()
+    return run_one(job, _predictor, threshold, artery_vein=_artery_vein)

@@ -1,27 +1,31 @@
 """A rerun's existing outputs, checked rather than assumed: skip what is complete, redo what is partial.
 
-A job's outputs (mask, and the probability map, sidecar and DICOM SEG when planned) are judged together,
-against the size of the image they belong to:
+A job's outputs (mask, and the probability map, artery/vein labels, sidecar and DICOM SEG when planned) are
+judged together, against the size of the image they belong to:
 
 * **complete**: every planned output exists and reads back as this image's result (the mask as 8-bit
-  0/255 of the image's size, the probability map as 16-bit gray of that size, the sidecar naming that
-  size): the job is skipped;
+  0/255 of the image's size, the probability map as 16-bit gray of that size, the artery/vein labels as
+  RGB of that size in the label colours, the sidecar naming that size and, when labels are planned, holding
+  their summary): the job is skipped;
 * **another image's**: a file decodes but is not this image's result (another size, not a 0/255 mask):
   it is kept and the job fails, saying so (``--overwrite`` replaces it);
 * otherwise **partial** (something missing, or a file that does not decode, e.g. a copy cut short):
-  the job is redone and writes all its outputs, so mask, probability map and sidecar stay one result.
+  the job is redone and writes all its outputs, so mask, probability map and sidecar stay one result
+  (a sidecar written without ``--av`` is partial for a run with it: it lacks the disc and the labels' summary).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from core.batch.plan import BatchJob
 from core.errors import ImageReadError
+from core.io.artery_vein import FILE_COLOURS
 from core.io.dicom_reader import read_source_dataset
 from core.io.dicom_seg import SEGMENTATION_SOP_CLASS
 from core.io.export import read_sidecar
@@ -49,7 +53,8 @@ def judge_existing(job: BatchJob, shape: tuple[int, int]) -> Verdict:
     """The verdict on ``job``'s existing outputs, for an image of ``shape`` (rows, columns)."""
     if job.overwrite or not any(p.exists() for p in job.outputs):
         return Verdict("run")
-    checks = [(job.mask, _mask_state), (job.prob, _prob_state), (job.info, _info_state), (job.seg, _seg_state)]
+    checks = [(job.mask, _mask_state), (job.prob, _prob_state), (job.av, _av_state),
+              (job.info, partial(_info_state, labels=job.av is not None)), (job.seg, _seg_state)]
     states = [(path, *check(path, shape)) for path, check in checks if path is not None]
     for path, state, detail in states:
         if state is State.OTHER:
@@ -98,7 +103,26 @@ def _prob_state(path: Path, shape: tuple[int, int]) -> tuple[State, str]:
     return State.COMPLETE, ""
 
 
-def _info_state(path: Path, shape: tuple[int, int]) -> tuple[State, str]:
+def _av_state(path: Path, shape: tuple[int, int]) -> tuple[State, str]:
+    """Artery/vein labels are this image's when they are RGB of its size in the label colours alone."""
+    if not path.exists():
+        return State.MISSING, ""
+    pixels = _pixels(path)
+    if pixels is None:
+        return State.DAMAGED, ""
+    if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
+        return State.OTHER, "not an RGB artery/vein label image"
+    if pixels.shape[:2] != shape:
+        return State.OTHER, f"it is {_size(pixels.shape)}, the image {_size(shape)}"
+    packed = (pixels[..., 0].astype(np.int32) << 16) | (pixels[..., 1].astype(np.int32) << 8) | pixels[..., 2]
+    colours = [(r << 16) | (g << 8) | b for r, g, b in FILE_COLOURS.values()]
+    if not np.isin(packed, colours).all():
+        return State.OTHER, "colours other than the artery/vein label colours"
+    return State.COMPLETE, ""
+
+
+def _info_state(path: Path, shape: tuple[int, int], labels: bool = False) -> tuple[State, str]:
+    """``labels``: artery/vein labels are planned, so the sidecar must hold their summary to be complete."""
     if not path.exists():
         return State.MISSING, ""
     try:
@@ -107,6 +131,8 @@ def _info_state(path: Path, shape: tuple[int, int]) -> tuple[State, str]:
         return State.DAMAGED, ""
     if info.width and (info.height, info.width) != shape:  # sidecars before the size was recorded have 0
         return State.OTHER, f"it describes a {info.width}x{info.height} image, this one is {_size(shape)}"
+    if labels and "arteries_veins" not in info.measurements:  # written without --av: redone with it
+        return State.DAMAGED, ""
     return State.COMPLETE, ""
 
 

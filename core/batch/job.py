@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,15 +19,21 @@ from core.batch.plan import BatchJob
 from core.edit.mask_ops import vessel_fraction
 from core.errors import ImageReadError, ImageWriteError
 from core.io.dicom_seg import export_dicom_seg
-from core.io.export import export_sidecar, make_info, probability_to_uint16
+from core.io.export import export_artery_vein, export_sidecar, make_info, probability_to_uint16
 from core.io.images import load_image, write_image
 from core.io.loaded import ImageMetadata
 from core.measure.plausibility import PlausibilityWarning, check_plausibility, predictor_range
 from core.predict.prediction import Predictor
 from core.predict.tasks import VESSEL
 
+if TYPE_CHECKING:
+    from core.batch.artery_vein import ArteryVeinOutcome
+
 #: Measures a written result: (vessel mask, FOV, image metadata) -> named values; picklable for workers.
 Measure = Callable[[np.ndarray, np.ndarray, ImageMetadata], Mapping[str, Any]]
+#: Types a written result's vessels and finds the optic disc: (image, FOV, vessel mask) -> outcome
+#: (core.batch.artery_vein.ArteryVeinStep).
+ArteryVein = Callable[[np.ndarray, np.ndarray, np.ndarray], "ArteryVeinOutcome"]
 
 #: Per-file failures: the batch reports them and goes on. Anything else (a GPU failure) stops it.
 FILE_ERRORS = (ImageReadError, ImageWriteError, ValueError)
@@ -59,10 +65,11 @@ class JobResult:
 
 
 def run_one(job: BatchJob, predictor: Predictor, threshold: float | None = None,
-            measure: Measure | None = None) -> JobResult:
-    """Segment ``job.source`` into ``job.mask`` (0/255) and, if planned, ``job.prob`` (16-bit) and
-    ``job.info`` (the sidecar, with the plausibility warnings the result carries in any case) and
-    ``job.seg`` (the DICOM Segmentation of a DICOM source).
+            measure: Measure | None = None, artery_vein: ArteryVein | None = None) -> JobResult:
+    """Segment ``job.source`` into ``job.mask`` (0/255) and, if planned, ``job.prob`` (16-bit),
+    ``job.av`` (the vessel mask typed by ``artery_vein``, in the datasets' colours), ``job.info`` (the
+    sidecar, with the plausibility warnings the result carries in any case, and with ``job.av`` the optic
+    disc and the artery/vein summary) and ``job.seg`` (the DICOM Segmentation of a DICOM source).
 
     ``threshold``: the vessel threshold, or None for the predictor's. A refused job returns its
     reason without touching anything; file errors become the result's ``error``. Existing outputs
@@ -74,6 +81,9 @@ def run_one(job: BatchJob, predictor: Predictor, threshold: float | None = None,
         return JobResult(job.source, error=job.refused)
     start = time.perf_counter()
     written: list[Path] = []
+    if job.av is not None and artery_vein is None:
+        return JobResult(job.source, error="artery/vein labels were asked for without an artery/vein model")
+    typed: ArteryVeinOutcome | None = None
     try:
         loaded = load_image(job.source, frame=job.frame)
         image = loaded.pixels
@@ -90,15 +100,21 @@ def run_one(job: BatchJob, predictor: Predictor, threshold: float | None = None,
         written.append(write_image(job.mask, np.where(vessel, np.uint8(255), np.uint8(0))))
         if job.prob is not None:
             written.append(write_image(job.prob, probability_to_uint16(prediction.probability("vessel"))))
+        if job.av is not None and artery_vein is not None:
+            typed = artery_vein(image, prediction.fov, vessel)
+            written.append(export_artery_vein(job.av, typed.labels, overwrite=True))
         if job.info is not None:
             model_path = getattr(predictor, "model_path", None) or ""
             info = make_info(job.source, vessel, prediction.fov, model=Path(model_path).name or "unknown",
                              model_path=model_path, threshold=thresholds["vessel"], edited_by_hand=False,
                              warnings=warnings, metadata=loaded.metadata, include_identifiers=job.include_identifiers)
+            if typed is not None:
+                info = replace(info, measurements={**info.measurements, **typed.measurements()})
             written.append(export_sidecar(job.info, info, overwrite=True))  # judge_existing allowed it
         if job.seg is not None:
             model = Path(getattr(predictor, "model_path", None) or "").name
-            written.append(export_dicom_seg(job.seg, job.source, vessel, model=model, overwrite=True))
+            arteries, veins = (None, None) if typed is None else typed.artery_vein_masks()
+            written.append(export_dicom_seg(job.seg, job.source, vessel, arteries, veins, model=model, overwrite=True))
     except FILE_ERRORS as exc:
         return JobResult(job.source, tuple(written), str(exc).removeprefix(f"{job.source}: "))
     measurements = dict(measure(vessel, prediction.fov, loaded.metadata)) if measure is not None else {}

@@ -25,7 +25,8 @@ class BatchJob:
     (:mod:`core.batch.existing`): complete ones are skipped, partial ones redone, another image's kept.
     ``frame``: which frame of a multi-frame (DICOM) image; ``seg``: where a DICOM source's DICOM
     Segmentation goes, None for none; ``include_identifiers``: the sidecar of a DICOM source names the
-    patient and study (otherwise a pseudonymous study reference only).
+    patient and study (otherwise a pseudonymous study reference only). ``av``: where the artery/vein labels
+    go (``<stem>_av.png``), None for none; the sidecar then also holds the optic disc and their summary.
     """
 
     source: Path
@@ -38,10 +39,11 @@ class BatchJob:
     frame: int = 0
     seg: Path | None = None
     include_identifiers: bool = False
+    av: Path | None = None
 
     @property
     def outputs(self) -> list[Path]:
-        return [self.mask] + [p for p in (self.prob, self.info, self.seg) if p is not None]
+        return [self.mask] + [p for p in (self.prob, self.av, self.info, self.seg) if p is not None]
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ class BatchPlan:
 
 def plan(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str], *, save_prob: bool,
          overwrite: bool, fov_path: str | os.PathLike[str] | None = None, write_info: bool = False,
-         frame: int = 0, dicom_seg: bool = False, include_identifiers: bool = False) -> BatchPlan:
+         frame: int = 0, dicom_seg: bool = False, include_identifiers: bool = False,
+         artery_vein: bool = False) -> BatchPlan:
     """Decide every input's job: files as given, folders expanded to their images (not recursively).
 
     Refused up front: a missing path, a folder without images, a file name that is not an image's, and a
@@ -68,6 +71,8 @@ def plan(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[st
     ``write_info``: each job also writes ``<stem>_info.json``, the sidecar the app's export writes.
     ``frame``: the frame read of every input; ``dicom_seg``: DICOM inputs also get ``<stem>_seg.dcm``
     (other inputs have nothing to reference); ``include_identifiers``: see :class:`BatchJob`.
+    ``artery_vein``: each job also writes ``<stem>_av.png``, and the sidecar (implied: it carries the optic
+    disc and the artery/vein summary).
     """
     out = Path(out_dir)
     jobs: list[BatchJob] = []
@@ -87,9 +92,9 @@ def plan(inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[st
         for path in files:
             names = OutputNames(out, input_stem(path))
             job = BatchJob(path, names.mask, names.prob if save_prob else None,
-                           info=names.info(".json") if write_info else None, overwrite=overwrite, frame=frame,
-                           seg=names.seg if dicom_seg and is_dicom_file(path) else None,
-                           include_identifiers=include_identifiers)
+                           info=names.info(".json") if write_info or artery_vein else None, overwrite=overwrite,
+                           frame=frame, seg=names.seg if dicom_seg and is_dicom_file(path) else None,
+                           include_identifiers=include_identifiers, av=names.av if artery_vein else None)
             why = _refusal(job, claimed)
             if why:
                 job = replace(job, refused=why)

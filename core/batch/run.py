@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.batch.executors import Executor, SerialExecutor
-from core.batch.job import JobResult
+from core.batch.job import ArteryVein, JobResult
 from core.batch.plan import BatchPlan
 from core.errors import ImageWriteError
 from core.io.export import check_folder
@@ -105,6 +105,8 @@ def execute(plan: BatchPlan, executor: Executor, progress: Report | None = None,
 
 
 def run_batch(plan: BatchPlan, predictor: Predictor, threshold: float | None = None,
-              progress: Report | None = None, should_cancel: CancelCheck | None = None) -> BatchSummary:
-    """Run ``plan`` in this thread with ``predictor`` (``threshold`` None: the predictor's own)."""
-    return execute(plan, SerialExecutor(predictor, threshold), progress, should_cancel)
+              progress: Report | None = None, should_cancel: CancelCheck | None = None,
+              artery_vein: ArteryVein | None = None) -> BatchSummary:
+    """Run ``plan`` in this thread with ``predictor`` (``threshold`` None: the predictor's own) and, for
+    jobs that plan artery/vein labels, ``artery_vein`` (core.batch.artery_vein.ArteryVeinStep)."""
+    return execute(plan, SerialExecutor(predictor, threshold, artery_vein), progress, should_cancel)
