@@ -3,7 +3,9 @@
 The job runs core.batch (the same code as ``retinaseg segment DIR -o OUT``) in the dialog's own job runner
 (a batch must not hold up the window's segmentations) with a predictor of its own, and talks to the
 dialog only through the runner's signals. Cancel is cooperative (checked between files); files already
-written are kept. Per-file errors are listed at the end.
+written are kept. Per-file errors are listed at the end. "Find arteries and veins" also writes
+``<name>_av.png`` and ``<name>_info.json`` (the optic disc and the labels' summary), as ``segment --av`` does,
+with an artery/vein predictor built once for the batch from the same factory.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.batch import BatchSummary, plan, run_batch
+from core.batch import ArteryVeinStep, BatchSummary, plan, run_batch
 from core.predict.prediction import Predictor
+from core.resources import default_artery_vein_model_path
 from gui.jobs.runner import Job, JobProgress, JobRunner
 from gui.settings import AppSettings
 
@@ -49,6 +52,10 @@ class BatchRequest:
     overwrite: bool
     model_path: str | None
     device: str
+    #: also type the vessels as arteries and veins and find the optic disc (``segment --av``)
+    artery_vein: bool = False
+    #: the artery/vein checkpoint (None: the shipped one)
+    av_model_path: str | None = None
 
 
 def batch_job(factory: PredictorFactory, request: BatchRequest) -> Job:
@@ -61,8 +68,13 @@ def batch_job(factory: PredictorFactory, request: BatchRequest) -> Job:
                 progress.notice(line)
 
         predictor = factory(request.model_path, request.device)
-        jobs = plan([request.input_dir], request.output_dir, save_prob=request.save_prob, overwrite=request.overwrite)
-        return run_batch(jobs, predictor, request.threshold, report, should_cancel)
+        step = None
+        if request.artery_vein:
+            av_model = request.av_model_path or str(default_artery_vein_model_path())
+            step = ArteryVeinStep(factory(av_model, request.device), Path(av_model).name)
+        jobs = plan([request.input_dir], request.output_dir, save_prob=request.save_prob, overwrite=request.overwrite,
+                    artery_vein=request.artery_vein)
+        return run_batch(jobs, predictor, request.threshold, report, should_cancel, artery_vein=step)
 
     return run
 
@@ -73,12 +85,14 @@ class BatchDialog(QDialog):
     finished_run = Signal(object)  # BatchSummary, or None after a failure
 
     def __init__(self, factory: PredictorFactory, settings: AppSettings, model_path: Callable[[], str | None],
-                 device: Callable[[], str], threshold: float | None = None, parent: QWidget | None = None) -> None:
+                 device: Callable[[], str], threshold: float | None = None, parent: QWidget | None = None,
+                 av_model_path: Callable[[], str | None] = lambda: None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Batch Segment Folder")
         self.settings = settings
         self._factory = factory
         self._model_path = model_path
+        self._av_model_path = av_model_path
         self._device = device
         self._request: int | None = None
         self._stopping = False
@@ -97,6 +111,8 @@ class BatchDialog(QDialog):
         self.use_model_threshold.toggled.connect(lambda on: self.threshold.setEnabled(not on))
         self.save_prob = QCheckBox("Also write probability maps (<name>_prob.png, 16-bit)")
         self.overwrite = QCheckBox("Replace existing results")
+        self.artery_vein = QCheckBox("Find arteries and veins (<name>_av.png; the optic disc and a summary "
+                                     "in <name>_info.json)")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -123,6 +139,7 @@ class BatchDialog(QDialog):
         row.addStretch(1)
         form.addRow("Threshold", row)
         form.addRow(self.save_prob)
+        form.addRow(self.artery_vein)
         form.addRow(self.overwrite)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -174,7 +191,8 @@ class BatchDialog(QDialog):
         request = BatchRequest(Path(src), Path(dst),
                                None if self.use_model_threshold.isChecked() else self.threshold.value(),
                                self.save_prob.isChecked(), self.overwrite.isChecked(),
-                               self._model_path(), self._device())
+                               self._model_path(), self._device(), self.artery_vein.isChecked(),
+                               self._av_model_path())
         self._stopping = False
         self.summary = None
         self.log.clear()
@@ -195,7 +213,7 @@ class BatchDialog(QDialog):
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        for w in (self.input_edit, self.output_edit, self.save_prob, self.overwrite):
+        for w in (self.input_edit, self.output_edit, self.save_prob, self.overwrite, self.artery_vein):
             w.setEnabled(not running)
 
     def _on_progress(self, _rid: int, done: int, total: int) -> None:
