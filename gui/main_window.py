@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
         self.dicom_info = DicomInfoPanel()
         self._build_dock()
         #: the biomarkers of the shown image, beside the Result dock; measured by the job runner
-        self.measurements = MeasurementsDock(self.jobs, self)
+        self.measurements = MeasurementsDock(self.jobs, self.canvas.layer("calibre_vessels"), self)  # type: ignore[arg-type]
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.measurements, Qt.Orientation.Horizontal)
         self.status = StatusPanel(self.statusBar())
         self._build_actions()

@@ -1,10 +1,10 @@
 """ImageCanvas: a QGraphicsView showing one document's image with its overlays.
 
 Layers (bottom to top, gui.canvas.layers.LAYERS): image, probability heat map, vessel labels, artery/vein
-labels, optic disc and zones, FOV outline; each is a small adapter that follows the document and the
-overlay style. Wheel zooms around
-the cursor; the middle button, or the left button while Space is held, pans; the left button alone
-draws with the current tool (gui.canvas.tool_input), once ``set_tools`` has given the canvas a ToolState.
+labels, optic disc and zones, FOV outline, the vessels of a selected calibre; each is a small adapter that
+follows the document and the overlay style. Wheel zooms around the cursor; the middle button, or the left
+button while Space is held, pans; the left button alone draws with the current tool (gui.canvas.tool_input),
+once ``set_tools`` has given the canvas a ToolState.
 Holding Shift swaps the tool with its opposite (brush <-> eraser, fill <-> cut, artery <-> vein).
 """
 

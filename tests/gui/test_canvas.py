@@ -106,7 +106,8 @@ def test_the_canvas_draws_the_registered_layers_bottom_to_top(canvas: ImageCanva
     from gui.canvas.layers import LAYERS
 
     assert [type(layer) for layer in canvas.layers] == list(LAYERS)
-    assert [layer.name for layer in canvas.layers] == ["image", "heat", "vessels", "arteries_veins", "disc", "fov"]
+    assert [layer.name for layer in canvas.layers] == ["image", "heat", "vessels", "arteries_veins", "disc", "fov",
+                                                    "calibre_vessels"]
     zs = [layer.item.zValue() for layer in canvas.layers]
     assert zs == sorted(zs) and canvas.layer("image").shown()
     with pytest.raises(KeyError, match="vessels"):

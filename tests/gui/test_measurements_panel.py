@@ -1,5 +1,6 @@
 """The Measurements panel: the biomarkers of the shown result with units, scale and reasons, recomputed in the
-worker after every kind of edit (stale values greyed meanwhile, superseded results dropped).
+worker after every kind of edit (stale values greyed meanwhile, superseded results dropped), the vessels a
+calibre used drawn on the image when its value is clicked.
 
 The image is a synthetic retina: twelve straight vessels radiating from an optic disc of 40 px at (120, 120),
 arteries and veins alternating, 3 to 5.4 px wide, so that six of each cross every circle of zones B and C.
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsPathItem
 
 from core.io.images import write_image
 from core.measure.optic_disc import OpticDisc
@@ -90,6 +92,15 @@ def cell(window, name: str, vessels: str = "all", region: str = "fov", col: int 
     row = p.row_of(name, vessels, region)
     assert row >= 0, f"no row for {name} ({vessels}, {region})"
     return p.table.item(row, col).text()
+
+
+def click_row(qtbot, window, name: str, vessels: str, region: str) -> None:  # noqa: ANN001
+    """A real mouse click on the entry's value cell."""
+    table = panel(window).table
+    row = panel(window).row_of(name, vessels, region)
+    table.scrollToItem(table.item(row, 2))
+    rect = table.visualItemRect(table.item(row, 2))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 
 
 def grey(window) -> object:  # noqa: ANN001
@@ -251,3 +262,48 @@ def test_a_mask_that_is_no_vessel_tree_is_refused_before_its_tracing() -> None:
         compute(MeasureRequest(noise, None, None, None))
     vessels, labels = radial_tree()
     assert compute(MeasureRequest(vessels, None, labels, (CX, CY, DISC))).value("crae", "artery", "zone_b") > 0
+
+
+# the vessels of a calibre ------------------------------------------------------------------------------------
+def test_clicking_crae_draws_the_six_arteries_it_used_and_elsewhere_clears(qtbot, typed) -> None:  # noqa: ANN001
+    layer = typed.canvas.layer("calibre_vessels")
+    click_row(qtbot, typed, "crae", "artery", "zone_b")
+    assert layer.shown()
+    used = typed.measurements.live.report.calibre_vessels[("crae", "zone_b")]
+    assert len(used) == 6 and all(v.circles == 5 for v in used)  # six arteries cross each of zone B's circles
+    assert layer.shown_vessels == {"": used}
+    assert [n.text() for n in layer.numbers] == ["1", "2", "3", "4", "5", "6"]
+    _, labels = radial_tree()
+    for vessel in used:  # each line runs along an artery, inside zone B (1 to 1.5 disc diameters out)
+        rows, cols = np.rint(vessel.points).astype(int).T
+        assert (labels[rows, cols] == ARTERY).all()
+        radius = np.hypot(rows - CY, cols - CX)
+        assert radius.min() >= DISC - 1 and radius.max() <= 1.5 * DISC + 1
+        assert len(vessel.points) >= 15
+    lines = [item for item in layer.item.childItems() if isinstance(item, QGraphicsPathItem)]
+    assert len(lines) == 2 * 6  # a halo and a line each
+    left = min(item.path().boundingRect().left() for item in lines)
+    right = max(item.path().boundingRect().right() for item in lines)
+    assert (left, right) == pytest.approx((CX - 1.5 * DISC, CX + 1.5 * DISC), abs=2)  # zone B's outer circle
+
+    click_row(qtbot, typed, "vessel_density", "all", "fov")
+    assert not layer.shown() and layer.numbers == []
+
+    click_row(qtbot, typed, "avr", "all", "zone_b")  # the ratio shows both: arteries A1…, veins V1…
+    assert sorted(n.text() for n in layer.numbers) == sorted([f"A{i}" for i in range(1, 7)] +
+                                                             [f"V{i}" for i in range(1, 7)])
+
+
+def test_an_edit_clears_the_highlighted_vessels(qtbot, typed) -> None:  # noqa: ANN001
+    layer = typed.canvas.layer("calibre_vessels")
+    click_row(qtbot, typed, "crve", "vein", "zone_c")
+    assert layer.shown() and len(layer.numbers) == 6
+    _move_disc(typed)
+    assert not layer.shown()  # at once: the lines described the disc before the move
+    wait_measured(qtbot, typed)
+    assert not layer.shown() and not panel(typed).table.selectedItems()
+
+
+def test_a_calibre_not_measured_highlights_nothing(qtbot, window) -> None:  # noqa: ANN001
+    click_row(qtbot, window, "crae", "artery", "zone_b")  # no labels: a reason, no vessels
+    assert not window.canvas.layer("calibre_vessels").shown()

@@ -6,6 +6,7 @@ A new overlay (artery/vein labels, the disc outline) is one new adapter class ad
 from __future__ import annotations
 
 from gui.canvas.layers.base import LayerAdapter
+from gui.canvas.layers.calibre import CalibreVesselsAdapter
 from gui.canvas.layers.disc import DiscAdapter
 from gui.canvas.layers.heat import HeatAdapter
 from gui.canvas.layers.image import ImageAdapter
@@ -13,6 +14,6 @@ from gui.canvas.layers.labels import ArteryVeinLabelsAdapter, VesselLabelsAdapte
 from gui.canvas.layers.outline import OutlineAdapter
 
 LAYERS: tuple[type[LayerAdapter], ...] = (ImageAdapter, HeatAdapter, VesselLabelsAdapter, ArteryVeinLabelsAdapter,
-                                          DiscAdapter, OutlineAdapter)
+                                          DiscAdapter, OutlineAdapter, CalibreVesselsAdapter)
 
 __all__ = ["LAYERS", "LayerAdapter"]
