@@ -10,7 +10,9 @@ code path as the first application::
         doc.undo_stack.push(StrokeCommand(doc, delta, stroke_id))
 
 Consecutive segments of one drag share a stroke id (:func:`next_stroke_id` at mouse press) and
-merge into one undo step through ``id()``/``mergeWith()``.
+merge into one undo step through ``id()``/``mergeWith()``. A command may carry a second change that
+goes with its own (``follow``: the artery/vein labels following a vessel edit), made after it and
+taken back before it, in the same undo step.
 """
 
 from __future__ import annotations
@@ -45,13 +47,19 @@ class MaskTarget(Protocol):
         ...
 
 
+#: A change of another mask that goes with a command's own: (its target, its delta).
+Follow = tuple[MaskTarget, MaskDelta]
+
+
 class MaskDeltaCommand(QUndoCommand):
     """Applies a delta on redo and reverts it on undo, then reports the dirty rectangle."""
 
-    def __init__(self, target: MaskTarget, delta: MaskDelta, text: str, parent: QUndoCommand | None = None) -> None:
+    def __init__(self, target: MaskTarget, delta: MaskDelta, text: str, parent: QUndoCommand | None = None,
+                 follow: Follow | None = None) -> None:
         super().__init__(text, parent)
         self._target = target
         self._delta = delta
+        self._follow = follow
 
     @property
     def delta(self) -> MaskDelta:
@@ -60,13 +68,21 @@ class MaskDeltaCommand(QUndoCommand):
     @property
     def nbytes(self) -> int:
         """Memory held by this undo step's pixel data."""
-        return self._delta.nbytes
+        return self._delta.nbytes + (self._follow[1].nbytes if self._follow is not None else 0)
 
     def redo(self) -> None:
         self._delta.apply(self._target.mask)
         self._target.mask_changed(self._delta.box)
+        if self._follow is not None:
+            target, delta = self._follow
+            delta.apply(target.mask)
+            target.mask_changed(delta.box)
 
     def undo(self) -> None:
+        if self._follow is not None:
+            target, delta = self._follow
+            delta.revert(target.mask)
+            target.mask_changed(delta.box)
         self._delta.revert(self._target.mask)
         self._target.mask_changed(self._delta.box)
 
@@ -75,8 +91,8 @@ class StrokeCommand(MaskDeltaCommand):
     """One brush or eraser segment; the segments of one drag (same ``stroke_id``) merge."""
 
     def __init__(self, target: MaskTarget, delta: MaskDelta, stroke_id: int, text: str = "Paint",
-                 parent: QUndoCommand | None = None) -> None:
-        super().__init__(target, delta, text, parent)
+                 parent: QUndoCommand | None = None, follow: Follow | None = None) -> None:
+        super().__init__(target, delta, text, parent, follow)
         self.stroke_id = stroke_id
 
     def id(self) -> int:
@@ -88,7 +104,14 @@ class StrokeCommand(MaskDeltaCommand):
             return False
         if other.stroke_id != self.stroke_id or other._target is not self._target:
             return False
+        if self._follow is not None and other._follow is not None and other._follow[0] is not self._follow[0]:
+            return False
         self._delta = self._delta.merge(other._delta)
+        # the masks are separate arrays: all of one delta, then all of the other, gives the same result
+        if self._follow is None or other._follow is None:
+            self._follow = self._follow or other._follow
+        else:
+            self._follow = (self._follow[0], self._follow[1].merge(other._follow[1]))
         return True
 
 
@@ -96,8 +119,8 @@ class FillCommand(MaskDeltaCommand):
     """A lasso fill (add) or cut (remove) of a closed region."""
 
     def __init__(self, target: MaskTarget, delta: MaskDelta, text: str = "Fill region",
-                 parent: QUndoCommand | None = None) -> None:
-        super().__init__(target, delta, text, parent)
+                 parent: QUndoCommand | None = None, follow: Follow | None = None) -> None:
+        super().__init__(target, delta, text, parent, follow)
 
 
 class ReplaceMaskCommand(MaskDeltaCommand):

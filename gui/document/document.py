@@ -25,14 +25,14 @@ from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QUndoStack
 
 from core.edit.document_state import DocumentState
-from core.edit.mask_ops import Box, Point, paint_segment, replace_delta
+from core.edit.mask_ops import Box, MaskDelta, Point, paint_segment, replace_delta
 from core.edit.task_result import MaskChange, MaskState, TaskResult
 from core.io.images import load_image
 from core.io.loaded import ImageMetadata, LoadedImage
 from core.predict.prediction import Prediction
 from core.predict.tasks import BACKGROUND, VESSEL
 from gui.canvas.render import fov_outline
-from gui.document.commands import FillCommand, MaskDeltaCommand, StrokeCommand
+from gui.document.commands import FillCommand, Follow, MaskDeltaCommand, StrokeCommand
 from gui.document.disc_command import DiscCommand
 from gui.document.display import DisplayArrays, display_arrays
 from gui.document.state_commands import THRESHOLD_COMMAND_ID, MaskStateCommand
@@ -276,7 +276,8 @@ class ImageDocument(QObject):
         delta = self.vessels.paint(p0, p1, radius, VESSEL if vessel else BACKGROUND)
         if delta is None:
             return False
-        self.undo_stack.push(StrokeCommand(self, delta, stroke_id, "Paint" if vessel else "Erase"))
+        self.undo_stack.push(StrokeCommand(self, delta, stroke_id, "Paint" if vessel else "Erase",
+                                           follow=self._labels_following(delta)))
         return True
 
     def fill(self, points: list[Point], vessel: bool) -> bool:
@@ -285,8 +286,20 @@ class ImageDocument(QObject):
         delta = self.vessels.fill(points, VESSEL if vessel else BACKGROUND)
         if delta is None:
             return False
-        self.undo_stack.push(FillCommand(self, delta, "Fill region" if vessel else "Cut region"))
+        self.undo_stack.push(FillCommand(self, delta, "Fill region" if vessel else "Cut region",
+                                         follow=self._labels_following(delta)))
         return True
+
+    def _labels_following(self, delta: MaskDelta) -> Follow | None:
+        """The artery/vein labels' change that goes with the vessel edit ``delta`` (not yet applied): painted
+        vessels take the type they touch, erased ones lose theirs (core.edit.typed_vessels)."""
+        from core.edit.typed_vessels import labels_following
+
+        labels, mask = self.artery_vein, self.mask
+        if labels is None or mask is None:
+            return None
+        change = labels_following(labels, mask, delta)
+        return None if change is None else (self.target(ARTERIES_VEINS), change)
 
     def replace_mask(self, new_mask: np.ndarray, source: str, text: str) -> bool:
         """Replace the whole mask (load a file, recover, start from the model) as one undo step.
