@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         #: the biomarkers of the shown image, beside the Result dock; measured by the job runner
         self.measurements = MeasurementsDock(self.jobs, self.canvas.layer("calibre_vessels"), self)  # type: ignore[arg-type]
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.measurements, Qt.Orientation.Horizontal)
+        self.exporter.biomarkers = self.measurements.live.for_export
         self.status = StatusPanel(self.statusBar())
         self._build_actions()
         self._build_menus()

@@ -5,7 +5,9 @@ mask colour and opacity of the overlay), ``_info.json``, ``_av.png`` when the im
 (red artery, blue vein, green crossing: the datasets' colours, whatever the screen shows) and, for a DICOM
 image, ``_seg.dcm`` (a DICOM Segmentation; the sidecar then names no patient unless "Include Patient
 Identifiers" is on) into a folder the user picks; the sidecar's ``measurements`` hold the optic disc (centre,
-diameter, and whether the detector found it or a hand placed it) and how the artery/vein labels came about.
+diameter, and whether the detector found it or a hand placed it) and how the artery/vein labels came about,
+and ``biomarkers``, the vessel biomarkers, which also go to ``<stem>_biomarkers.csv`` (gui.jobs.measurements_export;
+measured in the worker, or the Measurements panel's values when they are up to date).
 Everything goes through core.io.export.export_all: atomic writes, one overwrite question for all existing
 files, a clear message for a missing or read-only folder. The files are written in the job runner's thread
 (about a second for a 3504×2336 image) while the window keeps painting; the overwrite question stays on the
@@ -35,6 +37,7 @@ from gui.canvas.style import OverlayStyle
 from gui.dialogs import prompts
 from gui.document.document import ARTERIES_VEINS, ImageDocument
 from gui.document.unsaved import unsaved_changes
+from gui.jobs.measurements_export import csv_path, with_biomarkers
 from gui.jobs.runner import JobRunner
 from gui.settings import AppSettings
 
@@ -67,6 +70,8 @@ class Exporter(QObject):
         self._report = report
         #: exports from a DICOM image name the patient and study only when the user turns this on
         self.include_identifiers = False
+        #: document -> what the export's worker runs to get its biomarkers (None: no biomarkers exported)
+        self.biomarkers: Callable[[ImageDocument], Callable[[], Any] | None] | None = None
 
     def ask_folder(self, doc: ImageDocument | None = None) -> str:
         start = self.settings.export_dir or (str(doc.path.parent) if doc is not None and doc.path else "")
@@ -89,11 +94,12 @@ class Exporter(QObject):
                     opacity=self.overlay_style.values.mask_opacity)
         paths = default_export_paths(folder, stem)
         args["extra"] = self._artery_vein(doc, folder, stem) + self._dicom_seg(doc, folder, stem)
-        written = self._write(lambda: export_all(paths, overwrite=False, **args))
+        complete = self._with_biomarkers(doc, folder, stem, args)
+        written = self._write(lambda: export_all(paths, overwrite=False, **complete()))
         if isinstance(written, ExportExistsError):
             if not prompts.ask_overwrite(self.parent_widget, written.paths):
                 return False
-            written = self._write(lambda: export_all(paths, overwrite=True, **args))
+            written = self._write(lambda: export_all(paths, overwrite=True, **complete()))
         if isinstance(written, BaseException):
             self._report("Cannot export", str(written))
             return False
@@ -136,6 +142,15 @@ class Exporter(QObject):
                          warnings=result_warnings(doc.prediction, doc.vessel_fraction()), metadata=doc.metadata,
                          include_identifiers=self.include_identifiers)
         return replace(made, measurements={**made.measurements, **_artery_vein_measurements(doc)})
+
+    def _with_biomarkers(self, doc: ImageDocument, folder: str, stem: str,
+                         args: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+        """export_all's arguments for the worker, with the biomarkers measured there (sidecar block and
+        ``<stem>_biomarkers.csv``) when :attr:`biomarkers` gives them."""
+        measure = self.biomarkers(doc) if self.biomarkers is not None else None
+        if measure is None:
+            return lambda: args
+        return with_biomarkers(args, measure, csv_path(folder, stem))
 
     def _artery_vein(self, doc: ImageDocument, folder: str, stem: str) -> list[tuple[Path, Callable[[Path], Path]]]:
         """``<stem>_av.png`` when ``doc`` has artery/vein labels (a copy is written in the worker)."""

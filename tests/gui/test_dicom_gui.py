@@ -97,8 +97,8 @@ def test_export_writes_a_seg_and_names_no_patient_unless_asked(qtbot, make_windo
     out = tmp_path / "out"
     out.mkdir()
     assert window.export(str(out))
-    assert sorted(p.name for p in out.iterdir()) == ["IM0001_info.json", "IM0001_mask.png", "IM0001_overlay.png",
-                                                    "IM0001_prob.png", "IM0001_seg.dcm"]
+    assert sorted(p.name for p in out.iterdir()) == ["IM0001_biomarkers.csv", "IM0001_info.json", "IM0001_mask.png",
+                                                    "IM0001_overlay.png", "IM0001_prob.png", "IM0001_seg.dcm"]
     seg = hd.seg.segread(out / "IM0001_seg.dcm")
     source_uid = window.document.metadata.dicom.sop_instance_uid
     back = seg.get_pixels_by_source_instance(source_sop_instance_uids=[source_uid], segment_numbers=[1])

@@ -39,7 +39,7 @@ def test_export_writes_files_that_read_back_equal_and_clears_the_modified_marker
     assert window.export(str(out))
 
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["eye_info.json", "eye_mask.png", "eye_overlay.png", "eye_prob.png"]
+    assert names == ["eye_biomarkers.csv", "eye_info.json", "eye_mask.png", "eye_overlay.png", "eye_prob.png"]
     np.testing.assert_array_equal(read_mask(out / "eye_mask.png"), doc.mask)
     assert set(np.unique(read_image(out / "eye_mask.png", mode=None))) <= {0, 255}
     prob = uint16_to_probability(read_image(out / "eye_prob.png", mode=None))
@@ -63,7 +63,7 @@ def test_export_asks_once_before_overwriting(window, tmp_path: Path, monkeypatch
 
     monkeypatch.setattr(gui.dialogs.prompts, "ask_overwrite", lambda _p, paths: asked.append(list(paths)) or False)
     assert not window.export(str(out))
-    assert len(asked) == 1 and len(asked[0]) == 4  # one question listing every existing file
+    assert len(asked) == 1 and len(asked[0]) == 5  # one question listing every existing file
     assert (out / "eye_mask.png").read_bytes() == first and window.isWindowModified()
 
     monkeypatch.setattr(gui.dialogs.prompts, "ask_overwrite", lambda _p, paths: asked.append(list(paths)) or True)

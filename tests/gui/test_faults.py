@@ -359,8 +359,8 @@ def test_export_fault_says_why_keeps_the_edits_and_writes_no_partial_file(
     # the disk has room again: the same export works (replacing what the failed one wrote)
     monkeypatch.setattr(gui.dialogs.prompts, "ask_overwrite", lambda _p, paths: True)
     assert window.export(str(out))
-    assert sorted(p.name for p in out.iterdir()) == ["eye_info.json", "eye_mask.png", "eye_overlay.png",
-                                                     "eye_prob.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["eye_biomarkers.csv", "eye_info.json", "eye_mask.png",
+                                                     "eye_overlay.png", "eye_prob.png"]
     np.testing.assert_array_equal(read_mask(out / "eye_mask.png"), mask)
     assert not doc.modified and not window.isWindowModified()
     assert not list_recoverable(window.autosave.folder).entries

@@ -1,6 +1,6 @@
 """The Measurements panel: the biomarkers of the shown result with units, scale and reasons, recomputed in the
 worker after every kind of edit (stale values greyed meanwhile, superseded results dropped), the vessels a
-calibre used drawn on the image when its value is clicked.
+calibre used drawn on the image when its value is clicked, and the biomarkers in the export.
 
 The image is a synthetic retina: twelve straight vessels radiating from an optic disc of 40 px at (120, 120),
 arteries and veins alternating, 3 to 5.4 px wide, so that six of each cross every circle of zones B and C.
@@ -8,6 +8,8 @@ arteries and veins alternating, 3 to 5.4 px wide, so that six of each cross ever
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -307,3 +309,76 @@ def test_an_edit_clears_the_highlighted_vessels(qtbot, typed) -> None:  # noqa: 
 def test_a_calibre_not_measured_highlights_nothing(qtbot, window) -> None:  # noqa: ANN001
     click_row(qtbot, window, "crae", "artery", "zone_b")  # no labels: a reason, no vessels
     assert not window.canvas.layer("calibre_vessels").shown()
+
+
+# export -------------------------------------------------------------------------------------------------------
+def read_row(path: Path) -> dict[str, str]:
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_export_writes_the_biomarkers_to_the_sidecar_and_one_csv_row(typed, tmp_path: Path) -> None:  # noqa: ANN001
+    report = typed.measurements.live.report
+    assert typed.export(str(tmp_path))
+    info = json.loads((tmp_path / "eye_info.json").read_text())
+    block = info["measurements"]["biomarkers"]
+    assert block["scale"]["source"] == "disc_convention"
+    entries = {(e["name"], e["vessels"], e["region"]): e for e in block["entries"]}
+    assert len(entries) == len(report.entries)
+    crae = entries[("crae", "artery", "zone_b")]
+    assert crae["status"] == "measured" and crae["unit"] == "px" and crae["physical_unit"] == "µm"
+    assert crae["value"] == pytest.approx(report.value("crae", "artery", "zone_b"))
+    assert crae["method"].startswith("revised Knudtson")
+    angle = entries[("bifurcation_angle", "all", "fov")]  # straight vessels do not branch
+    assert angle["status"] == "missing" and angle["reason"] and "value" not in angle
+
+    row = read_row(tmp_path / "eye_biomarkers.csv")
+    assert row["source"] == info["source"]
+    assert float(row["crae_zone_b_px"]) == pytest.approx(crae["value"])
+    assert float(row["crae_zone_b_um"]) == pytest.approx(crae["physical"])
+    assert float(row["avr_zone_c"]) == pytest.approx(report.value("avr", "all", "zone_c"))
+    assert float(row["vessel_length_artery_px"]) == pytest.approx(report.value("vessel_length", "artery"))
+    assert float(row["vessel_density"]) == pytest.approx(report.value("vessel_density"))
+    assert row["bifurcation_angle_missing"] == angle["reason"] and row["bifurcation_angle_deg"] == ""
+    assert row["crae_zone_b_missing"] == "" and row["scale_source"] == "disc_convention"
+
+
+def test_an_export_reuses_current_values_and_measures_stale_ones_in_its_worker(qtbot, typed, tmp_path: Path,  # noqa: ANN001
+                                                                            monkeypatch) -> None:
+    import threading
+
+    import gui.widgets.measurements_live as live_module
+
+    real, threads = live_module.compute, []
+
+    def spying(request):  # noqa: ANN001, ANN202
+        threads.append(threading.current_thread())
+        return real(request)
+
+    monkeypatch.setattr(live_module, "compute", spying)
+    (tmp_path / "a").mkdir()
+    assert typed.export(str(tmp_path / "a"))
+    assert threads == []  # the panel's values were current: no second computation
+
+    typed.measurements.toggleViewAction().trigger()  # hidden: no live values
+    _stroke(typed)
+    (tmp_path / "b").mkdir()
+    assert typed.export(str(tmp_path / "b"))
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+    exported = read_row(tmp_path / "b" / "eye_biomarkers.csv")
+    expected = real(live_module.measure_request(typed.document))
+    assert float(exported["vessel_length_px"]) == pytest.approx(expected.value("vessel_length"))
+
+
+def test_an_export_that_cannot_measure_still_writes_the_rest(qtbot, window, tmp_path: Path) -> None:  # noqa: ANN001
+    window.measurements.toggleViewAction().trigger()
+    window.document.set_fov(np.zeros((H, W), bool))
+    assert window.export(str(tmp_path))
+    assert (tmp_path / "eye_mask.png").exists()
+    reason = "the FOV mask is empty: nothing to measure inside it"
+    info = json.loads((tmp_path / "eye_info.json").read_text())
+    assert info["measurements"]["biomarkers"] == {"error": reason}
+    row = read_row(tmp_path / "eye_biomarkers.csv")
+    assert row["vessel_density"] == "" and row["vessel_density_missing"] == reason
