@@ -2,9 +2,11 @@
 
 The vessel mask is typed as the app types it (:func:`core.predict.artery_vein.classify_vessels`: one type
 per vessel segment, from the artery/vein model's probabilities), so ``<stem>_av.png`` covers exactly the
-pixels of ``<stem>_mask.png``. The optic disc detector runs on the same image and FOV; its "not found" is
-an answer with a reason, not a failure. The model is loaded once per process: :class:`ArteryVeinSpec` is the
-picklable recipe a worker builds its :class:`ArteryVeinStep` from, on its first job.
+pixels of ``<stem>_mask.png``; where an artery and a vein touch, a small disk is marked crossing
+(:mod:`core.predict.crossings`: the model has no crossing class). The optic disc detector runs on the same
+image and FOV; its "not found" is an answer with a reason, not a failure. The model is loaded once per
+process: :class:`ArteryVeinSpec` is the picklable recipe a worker builds its :class:`ArteryVeinStep` from,
+on its first job.
 """
 
 from __future__ import annotations
@@ -58,10 +60,11 @@ class ArteryVeinStep:
         """The outcome for ``image`` whose vessel mask (bool, H×W) is ``vessels`` inside ``fov``."""
         from core.measure.optic_disc import find_optic_disc
         from core.predict.artery_vein import classify_vessels
+        from core.predict.crossings import mark_crossings
 
         av = self.predictor.predict(image, fov=fov)
         self._check(av.task.name)
-        labels = classify_vessels(vessels, av.probability("artery"), av.probability("vein"))
+        labels = mark_crossings(classify_vessels(vessels, av.probability("artery"), av.probability("vein")))
         return ArteryVeinOutcome(labels, find_optic_disc(image, fov), summarise(labels, self.model))
 
     def _check(self, task: str) -> None:
@@ -70,8 +73,9 @@ class ArteryVeinStep:
 
 
 def summarise(labels: np.ndarray, model: str) -> dict[str, Any]:
-    """The sidecar's ``arteries_veins`` entry: model, hand edits (none in a batch), pixels of each type and
-    the arteries' share of the artery and vein pixels (None without any)."""
+    """The sidecar's ``arteries_veins`` entry: model, hand edits (none in a batch), pixels of each type
+    (crossings: marked where an artery and a vein touch) and the arteries' share of the artery and vein pixels
+    (None without any)."""
     arteries, veins = int((labels == ARTERY).sum()), int((labels == VEIN).sum())
     typed = arteries + veins
     return {"model": model, "edited_by_hand": False, "segment_consistent": True, "artery_pixels": arteries,

@@ -77,6 +77,7 @@ def test_av_types_the_vessel_mask_and_leaves_the_mask_and_probability_files_alon
     assert summary["model"] == "arteries_veins_unet16.pt" and summary["edited_by_hand"] is False
     assert summary["artery_pixels"] == int((rgb == RED).all(axis=2).sum())
     assert summary["vein_pixels"] == int((rgb == BLUE).all(axis=2).sum())
+    assert GREEN in colours and summary["crossing_pixels"] == int((rgb == GREEN).all(axis=2).sum())  # marked
     assert 0.2 < summary["artery_share"] < 0.8  # both kinds, neither swallowing the tree
     disc = info["measurements"]["optic_disc"]
     assert disc["method"] == "detector" and 0 < disc["x"] < vessel.shape[1] and 0 < disc["y"] < vessel.shape[0]
