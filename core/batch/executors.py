@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
 from typing import Protocol
 
-from core.batch.job import ArteryVein, JobResult, run_one
+from core.batch.job import ArteryVein, JobResult, Measure, run_one
 from core.batch.plan import BatchJob
 from core.predict.prediction import CancelCheck, Predictor
 
@@ -29,19 +29,21 @@ class Executor(Protocol):
 
 class SerialExecutor:
     """Runs the jobs one after another in this thread with one predictor (the CLI's and the app's default);
-    ``artery_vein`` types the vessels of the jobs that plan artery/vein labels."""
+    ``artery_vein`` types the vessels of the jobs that plan artery/vein labels; ``measure``: see
+    :func:`core.batch.job.run_one` (the app's batch dialog measures biomarkers with it)."""
 
     def __init__(self, predictor: Predictor, threshold: float | None = None,
-                 artery_vein: ArteryVein | None = None) -> None:
+                 artery_vein: ArteryVein | None = None, measure: Measure | None = None) -> None:
         self.predictor = predictor
         self.threshold = threshold
         self.artery_vein = artery_vein
+        self.measure = measure
 
     def run(self, jobs: Sequence[BatchJob], should_cancel: CancelCheck | None = None) -> Iterator[JobResult]:
         for job in jobs:
             if should_cancel is not None and should_cancel():
                 return
-            yield run_one(job, self.predictor, self.threshold, artery_vein=self.artery_vein)
+            yield run_one(job, self.predictor, self.threshold, self.measure, artery_vein=self.artery_vein)
 
 
 class ProcessExecutor:

@@ -5,7 +5,8 @@ The job runs core.batch (the same code as ``retinaseg segment DIR -o OUT``) in t
 dialog only through the runner's signals. Cancel is cooperative (checked between files); files already
 written are kept. Per-file errors are listed at the end. "Find arteries and veins" also writes
 ``<name>_av.png`` and ``<name>_info.json`` (the optic disc and the labels' summary), as ``segment --av`` does,
-with an artery/vein predictor built once for the batch from the same factory.
+with an artery/vein predictor built once for the batch from the same factory. "Measure biomarkers" writes
+``results.csv``, a row per image with its biomarkers (gui.jobs.measurements_batch).
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ from PySide6.QtWidgets import (
 )
 
 from core.batch import ArteryVeinStep, BatchSummary, plan, run_batch
+from core.batch.table import CSV_NAME
 from core.predict.prediction import Predictor
 from core.resources import default_artery_vein_model_path
+from gui.jobs.measurements_batch import run_measured
 from gui.jobs.runner import Job, JobProgress, JobRunner
 from gui.settings import AppSettings
 
@@ -56,6 +59,10 @@ class BatchRequest:
     artery_vein: bool = False
     #: the artery/vein checkpoint (None: the shipped one)
     av_model_path: str | None = None
+    #: measure every result's biomarkers into one results.csv (gui.jobs.measurements_batch)
+    measure: bool = False
+    #: the camera's field of view, for the biomarkers in µm and mm (None: unknown)
+    field_angle_deg: float | None = None
 
 
 def batch_job(factory: PredictorFactory, request: BatchRequest) -> Job:
@@ -74,6 +81,11 @@ def batch_job(factory: PredictorFactory, request: BatchRequest) -> Job:
             step = ArteryVeinStep(factory(av_model, request.device), Path(av_model).name)
         jobs = plan([request.input_dir], request.output_dir, save_prob=request.save_prob, overwrite=request.overwrite,
                     artery_vein=request.artery_vein)
+        if request.measure:
+            model = Path(getattr(predictor, "model_path", None) or request.model_path or "").name
+            return run_measured(jobs, predictor, request.threshold, model=model,
+                                field_angle_deg=request.field_angle_deg, artery_vein=step, progress=report,
+                                should_cancel=should_cancel)
         return run_batch(jobs, predictor, request.threshold, report, should_cancel, artery_vein=step)
 
     return run
@@ -113,6 +125,16 @@ class BatchDialog(QDialog):
         self.overwrite = QCheckBox("Replace existing results")
         self.artery_vein = QCheckBox("Find arteries and veins (<name>_av.png; the optic disc and a summary "
                                      "in <name>_info.json)")
+        self.measure = QCheckBox("Measure biomarkers (results.csv: a row per image)")
+        self.field_angle = QDoubleSpinBox()
+        self.field_angle.setRange(0.0, 220.0)
+        self.field_angle.setDecimals(0)
+        self.field_angle.setSuffix("°")
+        self.field_angle.setSpecialValueText("unknown")
+        self.field_angle.setToolTip("The camera's field of view (45° for most fundus cameras): the biomarkers "
+                                    "in µm and mm too; unknown: pixels only, unless a DICOM file states its scale")
+        self.field_angle.setEnabled(False)
+        self.measure.toggled.connect(self.field_angle.setEnabled)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -140,6 +162,12 @@ class BatchDialog(QDialog):
         form.addRow("Threshold", row)
         form.addRow(self.save_prob)
         form.addRow(self.artery_vein)
+        measure_row = QHBoxLayout()
+        measure_row.addWidget(self.measure)
+        measure_row.addWidget(QLabel("Field angle"))
+        measure_row.addWidget(self.field_angle)
+        measure_row.addStretch(1)
+        form.addRow(measure_row)
         form.addRow(self.overwrite)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -192,7 +220,8 @@ class BatchDialog(QDialog):
                                None if self.use_model_threshold.isChecked() else self.threshold.value(),
                                self.save_prob.isChecked(), self.overwrite.isChecked(),
                                self._model_path(), self._device(), self.artery_vein.isChecked(),
-                               self._av_model_path())
+                               self._av_model_path(), measure=self.measure.isChecked(),
+                               field_angle_deg=self.field_angle.value() or None)
         self._stopping = False
         self.summary = None
         self.log.clear()
@@ -213,8 +242,9 @@ class BatchDialog(QDialog):
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        for w in (self.input_edit, self.output_edit, self.save_prob, self.overwrite, self.artery_vein):
+        for w in (self.input_edit, self.output_edit, self.save_prob, self.overwrite, self.artery_vein, self.measure):
             w.setEnabled(not running)
+        self.field_angle.setEnabled(not running and self.measure.isChecked())
 
     def _on_progress(self, _rid: int, done: int, total: int) -> None:
         self.progress.setRange(0, max(1, total))
@@ -232,7 +262,8 @@ class BatchDialog(QDialog):
         self.progress.setRange(0, max(1, len(summary.done) + len(summary.failed)))
         self.progress.setValue(self.progress.maximum())
         head = summary.text().splitlines()[0]
-        self.status.setText(f"{head}. Results in {self.output_edit.text()}")
+        table = " (biomarkers in results.csv)" if any(p.name == CSV_NAME for p in summary.written) else ""
+        self.status.setText(f"{head}. Results in {self.output_edit.text()}{table}")
         if summary.failed:
             self.log.setPlainText("\n".join(f"FAILED {p.name}: {why}" for p, why in summary.failed))
         self.finished_run.emit(summary)
