@@ -61,7 +61,8 @@ class ResultPage(QWidget):
         v.addWidget(self.headline)
         v.addWidget(self.reason)
         v.addWidget(self.table_title)
-        v.addWidget(self.table, 1)
+        v.addWidget(self.table)
+        v.addStretch(1)
         v.addLayout(row)
 
     def show_result(self, result: AdaptResult) -> None:
@@ -76,6 +77,8 @@ class ResultPage(QWidget):
                 if col:
                     cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, cell)
+        rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        self.table.setFixedHeight(self.table.horizontalHeader().height() + rows + 2 * self.table.frameWidth())
         self.table.setVisible(bool(o.wrong_pixels))
         self.table_title.setVisible(bool(o.wrong_pixels))
         self.keep.setVisible(result.offered)
