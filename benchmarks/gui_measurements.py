@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QAbstractItemView, QApplication  # noqa: E402
 
 
 def wait(signal: object, timeout_s: float = 60.0) -> tuple:
@@ -135,7 +135,7 @@ def screenshot(out: Path) -> None:
         if row < 0 or entry.missing:
             sys.exit("CRAE of zone B was not measured: nothing to highlight")
         panel.table.selectRow(row)
-        panel.table.scrollToItem(panel.table.item(row, 0))
+        panel.table.scrollToItem(panel.table.item(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter)
         loop = QEventLoop()
         QTimer.singleShot(500, loop.quit)  # let everything paint
         loop.exec()

@@ -89,6 +89,7 @@ class CalibreVesselsAdapter(LayerAdapter):
         self.item.setRect(QRectF(0, 0, d.width, d.height))
         font = QFont()
         font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.3)
         for prefix, vessels in self.shown_vessels.items():
             for i, vessel in enumerate(vessels):
                 points = np.asarray(vessel.points, float)
