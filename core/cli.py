@@ -1,4 +1,4 @@
-"""Command-line front end: ``retinaseg segment | measure | cohort | train | evaluate | calibrate | info``.
+"""Command-line front end: ``retinaseg segment | measure | cohort | train | finetune | evaluate | calibrate | info``.
 
 File contract of ``segment`` (relied on by outside tools, keep stable): ``OUTDIR/<stem>_mask.png``
 (8-bit, 0/255, the input's size) and, with ``--save-prob``, ``OUTDIR/<stem>_prob.png``
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core import __version__
+from core.finetune_cli import add_finetune_parser
 from core.predict.devices import DEVICE_CHOICES, DEVICE_HELP, DEVICE_LABELS
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_cohort_parser(sub)
     _add_measure_parser(sub)
+    add_finetune_parser(sub)
 
     info = sub.add_parser("info", help="show the model card and the devices")
     _add_model_args(info)
@@ -296,6 +298,12 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from core.finetune_cli import run
+
+    return run(args)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from core.io.datasets import FOLDERS, load_dataset, load_drive
     from core.ml.train import TrainConfig, train
@@ -412,6 +420,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"segment": cmd_segment, "cohort": cmd_cohort, "measure": cmd_measure, "train": cmd_train,
+            "finetune": cmd_finetune,
             "evaluate": cmd_evaluate, "calibrate": cmd_calibrate, "info": cmd_info}
 
 
