@@ -21,11 +21,6 @@ if TYPE_CHECKING:
     from core.measure.biomarkers import BiomarkerReport
     from gui.document.document import ImageDocument
 
-#: The longest centreline measured, in FOV diameters: the manual annotations of DRIVE and HRF have 15–25, noise
-#: (a random mask) hundreds, on which tracing the vessel graph takes minutes.
-MAX_CENTRELINE = 100
-
-
 @dataclass(frozen=True)
 class MeasureRequest:
     """Copies of what the biomarkers are computed from (the document may change while the job runs)."""
@@ -61,22 +56,10 @@ def compute(request: MeasureRequest, skeleton: np.ndarray | None = None) -> Biom
     """Every biomarker of ``request`` (raises core's BiomarkerInputError, one line, when they cannot be).
 
     ``skeleton``: the centreline of the vessels inside the FOV when known. A mask whose centreline is far
-    longer than any vessel tree's (see :data:`MAX_CENTRELINE`) is refused before the tracing, which would take
-    minutes on it and could not be interrupted.
+    longer than any vessel tree's is refused by core before the tracing, which would take minutes on it.
     """
-    from core.measure.biomarkers import BiomarkerInputError, compute_biomarkers
-    from core.measure.biomarkers.scale import fov_diameter_px
-    from core.measure.biomarkers.skeleton import skeleton_of
+    from core.measure.biomarkers import compute_biomarkers
 
-    if skeleton is None:
-        skeleton = skeleton_of(request.vessels if request.fov is None else request.vessels & request.fov)
-    if request.fov is None or request.fov.any():  # an empty FOV: compute_biomarkers says so
-        diameters = np.count_nonzero(skeleton) / fov_diameter_px(np.ones(request.vessels.shape, bool)
-                                                                  if request.fov is None else request.fov)
-        if diameters > MAX_CENTRELINE:
-            raise BiomarkerInputError(f"the vessel mask is not a vessel tree: its centreline is {diameters:.0f} "
-                                      f"FOV diameters long (annotated retinas: 15–25, at most {MAX_CENTRELINE}); "
-                                      "is it noise?")
     return compute_biomarkers(request.vessels, request.fov, request.labels, request.disc,
                               pixel_spacing_mm=request.pixel_spacing_mm, field_angle_deg=request.field_angle_deg,
                               skeleton=skeleton)

@@ -489,3 +489,11 @@ def test_zone_b_is_the_ring_one_to_one_and_a_half_disc_diameters_from_the_centre
     half = np.zeros((300, 400), bool)
     half[:, 200:] = True
     assert zone_inside_fov(half, disc, "zone_b") == pytest.approx(0.5, abs=0.02)
+
+
+def test_a_mask_of_noise_is_refused_before_its_tracing_not_measured_for_minutes() -> None:
+    from core.measure.biomarkers import BiomarkerInputError, compute_biomarkers
+
+    noise = np.random.default_rng(0).random((400, 400)) < 0.5
+    with pytest.raises(BiomarkerInputError, match="not a vessel tree"):
+        compute_biomarkers(noise)
