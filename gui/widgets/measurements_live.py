@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 
 #: The job runner kind of the measurements.
 MEASURE_KIND = "measure"
-#: How long after the last change the measuring starts.
-DELAY_MS = 150
+#: How long after the last change the measuring starts: long enough to let a slider's or a spin box's
+#: run of changes settle into one job, short beside the ~150 ms the measuring takes on a DRIVE image (a
+#: stroke is one change, sent when the drag ends).
+DELAY_MS = 60
 
 
 class LiveMeasurements(QObject):
