@@ -687,7 +687,8 @@ class MainWindow(QMainWindow):
             doc = self.document
             threshold = doc.threshold if doc is not None and doc.has_prediction else None
             self.batch_dialog = BatchDialog(self.service.new_predictor, self.settings, lambda: self.models.path,
-                                            lambda: self.devices_choice.name, threshold, self)
+                                            lambda: self.devices_choice.name, threshold, self,
+                                            av_model_path=lambda: self.av.model_path)
         self.batch_dialog.show()
         self.batch_dialog.raise_()
         return self.batch_dialog

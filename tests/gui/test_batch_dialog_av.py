@@ -92,3 +92,13 @@ def test_a_vessel_model_as_the_artery_vein_model_fails_the_batch_saying_so(qtbot
     assert "not an artery/vein model" in dialog.status.text()
     assert not (tmp_path / "out").exists()
     dialog.shutdown()
+
+
+def test_the_batch_finds_arteries_and_veins_with_the_model_the_window_uses(make_window, tmp_path: Path) -> None:
+    window = make_window()
+    chosen = tmp_path / "my_artery_vein_model.pt"
+    window.av.model_path = str(chosen)
+    dialog = window.show_batch()
+    assert dialog._av_model_path() == str(chosen)
+    window.av.model_path = None
+    assert dialog._av_model_path() is None  # the shipped one, as the batch then resolves it
