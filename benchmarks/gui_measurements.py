@@ -55,7 +55,9 @@ def make_window(tmp: Path):  # noqa: ANN201
     from gui.main_window import MainWindow
     from gui.settings import AppSettings
 
-    window = MainWindow(AppSettings.from_file(tmp / "settings.ini"), headless=True, autosave_dir=tmp / "autosave")
+    settings = AppSettings.from_file(tmp / "settings.ini")
+    settings.show_measurements = True  # the panel as a user who opened it sees it
+    window = MainWindow(settings, headless=True, autosave_dir=tmp / "autosave")
     window.resize(1600, 960)
     window.show()
     return window

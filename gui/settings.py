@@ -103,6 +103,15 @@ class AppSettings:
         self.store.setValue(f"edit/brush_sizes/{size_class}", int(size))
 
     @property
+    def show_measurements(self) -> bool:
+        """Whether the Measurements panel is open (closed until the user opens it: it halves the image)."""
+        return self._get_str("view/measurements", "false") == "true"
+
+    @show_measurements.setter
+    def show_measurements(self, shown: bool) -> None:
+        self.store.setValue("view/measurements", "true" if shown else "false")
+
+    @property
     def batch_dirs(self) -> tuple[str, str]:
         """Input and output folders of the last batch run."""
         return self._get_str("batch/input", ""), self._get_str("batch/output", "")

@@ -66,8 +66,9 @@ def wait_measured(qtbot, window, action=None):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def window(qtbot, make_window, tmp_path: Path):  # noqa: ANN001, ANN201
-    """The synthetic retina segmented (no labels, no disc yet) and measured once."""
+def window(qtbot, make_window, settings, tmp_path: Path):  # noqa: ANN001, ANN201
+    """The synthetic retina segmented (no labels, no disc yet) and measured once, the panel open."""
+    settings.show_measurements = True
     w = make_window(tree_service())
     path = write_image(tmp_path / "eye.png", synthetic_fundus(H, W))
     assert w.open_path(path)
@@ -112,6 +113,14 @@ def grey(window) -> object:  # noqa: ANN001
 
 
 # the table ------------------------------------------------------------------------------------------------
+def test_the_panel_is_closed_at_first_and_opened_as_the_user_left_it(qtbot, make_window, settings) -> None:  # noqa: ANN001
+    first = make_window()
+    assert not first.measurements.isVisible()
+    first.measurements.toggleViewAction().trigger()
+    assert first.measurements.isVisible() and settings.show_measurements
+    assert make_window().measurements.isVisible()
+
+
 def test_the_panel_is_a_dock_beside_the_result_toggled_from_the_view_menu(qtbot, window) -> None:  # noqa: ANN001
     dock = window.measurements
     assert dock.isVisible() and window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
