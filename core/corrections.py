@@ -54,13 +54,16 @@ class CorrectedImage:
 
 @dataclass(frozen=True)
 class FinetuneSettings:
-    """How long and how hard to fine-tune. The run stops at ``minutes`` of training or ``max_steps``
-    steps, whichever comes first; the learning rate decays to 0 along whichever is nearer."""
+    """How long and how hard to fine-tune. The run stops at ``minutes`` (the whole run, checking included)
+    or after ``max_steps`` steps, whichever comes first; the learning rate decays to 0 along whichever is
+    nearer. The defaults were chosen on validation images (benchmarks/finetune.py --tune, docs/finetune.md):
+    100 steps take 2-5 minutes on two busy CPU cores, and a step-bound run gives the same model however
+    busy the machine is."""
 
     minutes: float = 4.0
-    max_steps: int = 400
-    #: SGD (momentum 0.9), after a 10-step warm-up; a fifth of the rate the models were trained with
-    lr: float = 0.002
+    max_steps: int = 100
+    #: SGD (momentum 0.9), after a 10-step warm-up; half the rate the models were trained with
+    lr: float = 0.005
     crop: int = 256
     batch_size: int = 4
     seed: int = 0
@@ -68,6 +71,10 @@ class FinetuneSettings:
     hold_out: bool = True
     #: use the base model's BatchNorm statistics throughout (a few images' batches would skew them)
     freeze_batchnorm: bool = True
+    #: the model kept is base + blend × (fine-tuned - base): below 1 it keeps more of what the base knew
+    #: about other cameras for part of the gain on the new one (weight-space ensembling, WiSE-FT);
+    #: 1 adapts fully to the new camera
+    blend: float = 0.4
 
     def problem(self) -> str:
         """Why these settings cannot run ('' when they can)."""
@@ -81,6 +88,8 @@ class FinetuneSettings:
             return f"crop must be at least 32 px, got {self.crop}"
         if self.batch_size < 1:
             return f"batch_size must be at least 1, got {self.batch_size}"
+        if not 0 < self.blend <= 1:
+            return f"blend must be in (0, 1], got {self.blend}"
         return ""
 
 

@@ -20,8 +20,11 @@ def add_finetune_parser(sub) -> None:  # type: ignore[no-untyped-def]
     fi.add_argument("--out", type=Path, required=True, metavar="NEW.pt", help="the fine-tuned model to write")
     fi.add_argument("--minutes", type=float, metavar="M",
                     help="time for the whole run, checking included (default: 4)")
-    fi.add_argument("--max-steps", type=int, metavar="N", help="stop after N steps if time remains (default: 400)")
-    fi.add_argument("--lr", type=float, help="learning rate (default: 0.002)")
+    fi.add_argument("--max-steps", type=int, metavar="N", help="stop after N steps if time remains (default: 100)")
+    fi.add_argument("--lr", type=float, help="learning rate (default: 0.005)")
+    fi.add_argument("--blend", type=float, metavar="B",
+                    help="keep base + B × (fine-tuned - base): 1 adapts fully to your camera, lower values keep "
+                         "more of what the base model does on other cameras (default: 0.4)")
     fi.add_argument("--seed", type=int, help="random seed (default: 0)")
     fi.add_argument("--no-hold-out", action="store_true",
                     help="train on every image instead of keeping the last by name aside to check on")
@@ -35,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from core.ml.finetune import finetune
     from core.resources import default_model_path
 
-    given = {"minutes": args.minutes, "max_steps": args.max_steps, "lr": args.lr, "seed": args.seed}
+    given = {"minutes": args.minutes, "max_steps": args.max_steps, "lr": args.lr, "seed": args.seed,
+             "blend": args.blend}
     settings = FinetuneSettings(**{k: v for k, v in given.items() if v is not None}, hold_out=not args.no_hold_out)
     out: Path = args.out
     problem = (settings.problem()

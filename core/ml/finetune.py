@@ -17,6 +17,9 @@ The recipe is training's (``core.ml.train``): the base's Preprocessing, ``Traini
 - **BatchNorm statistics frozen** (``freeze_batchnorm``): batches of crops of a few images would drag
   the running statistics towards those images and away from everything else (see docs/finetune.md
   for the measurement); the BatchNorm scales and shifts still learn.
+- **A blend with the base** (``blend``): the model kept lies between the base and the fine-tuned
+  weights (weight-space ensembling, as WiSE-FT): most of the gain on the new camera for a fraction of
+  what fine-tuning on it alone forgets about the others.
 - **Safety.** A non-finite loss, non-finite weights, or a held-out F1 that drops more than
   ``MAX_F1_DROP`` below the base's (without a held-out image: more wrong pixels on the images used than
   before) means the model is not offered, and the outcome says why. Nothing is written here: saving is
@@ -305,11 +308,19 @@ def _train(base: Checkpoint, samples: list[Sample], settings: FinetuneSettings, 
         run.total = max(step, min(settings.max_steps, int(budget / per_step)))
         run.report((run.total - step) * per_step + run.scoring_seconds)
     model.eval()
+    if settings.blend < 1.0:
+        model.load_state_dict(blended(base.state_dict, model.state_dict(), settings.blend))
     broken = [name for name, t in model.state_dict().items() if t.is_floating_point() and not bool(t.isfinite().all())]
     if broken:
         return model, step, (f"the weights became NaN or infinite ({broken[0]}): the fine-tuning diverged; "
                              "nothing was kept")
     return model, step, ""
+
+
+def blended(base: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor], blend: float) -> dict[str, torch.Tensor]:
+    """base + blend × (tuned - base) for every floating tensor (BatchNorm statistics included); the rest
+    (step counters) as tuned."""
+    return {k: torch.lerp(base[k].to(v.dtype), v, blend) if v.is_floating_point() else v for k, v in tuned.items()}
 
 
 def _train_mode(model: torch.nn.Module, freeze_batchnorm: bool) -> None:

@@ -28,7 +28,7 @@ from tests.conftest import synthetic_fundus
 ROOT = Path(__file__).resolve().parents[2]
 PRE = Preprocessing((0.5, 0.3, 0.2), (0.2, 0.1, 0.1))
 #: Steps bound the tiny runs (minutes is generous), so a busy machine changes their duration, not their result.
-QUICK = FinetuneSettings(minutes=30, max_steps=60, lr=0.05, crop=64, batch_size=4)
+QUICK = FinetuneSettings(minutes=30, max_steps=60, lr=0.05, crop=64, batch_size=4, blend=1.0)
 
 
 @pytest.fixture(autouse=True)
@@ -287,3 +287,18 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     peak_mb = int(proc.stdout.strip().splitlines()[-1])
     assert peak_mb < 3 * 1024, f"peak RSS {peak_mb} MB"
     print(f"peak RSS {peak_mb} MB")
+
+
+def test_a_blend_keeps_the_model_between_the_base_and_the_fine_tuned_weights():
+    base = tiny_base()
+    images = corrected(["a", "b"])
+    steps = replace(QUICK, max_steps=5, hold_out=False)
+
+    full = finetune(base, images, steps).checkpoint
+    half = finetune(base, images, replace(steps, blend=0.5)).checkpoint
+
+    assert full is not None and half is not None
+    for name, w in half.state_dict.items():
+        if w.is_floating_point():
+            torch.testing.assert_close(w, (base.state_dict[name] + full.state_dict[name]) / 2)
+    assert half.metrics["finetune"]["settings"]["blend"] == 0.5

@@ -22,7 +22,7 @@ from tests.conftest import synthetic_fundus
 
 REPO = Path(__file__).resolve().parents[2]
 #: Steps bound the run (minutes is generous), so a busy machine changes its duration, not its result.
-QUICK = ["--minutes", "30", "--max-steps", "60", "--lr", "0.05"]
+QUICK = ["--minutes", "30", "--max-steps", "60", "--lr", "0.05", "--blend", "1"]
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +54,7 @@ def test_finetune_writes_a_model_that_loads_and_segments(corrected: tuple[Path, 
     new = tmp_path / "new.pt"
 
     code = main(["finetune", "--images", str(images), "--masks", str(masks), "--base", str(tiny_checkpoint_path),
-                 "--out", str(new), "--no-hold-out", "--max-steps", "10", "--lr", "0.05"])
+                 "--out", str(new), "--no-hold-out", "--max-steps", "10", "--lr", "0.05", "--blend", "1"])
 
     out = capsys.readouterr().out
     assert code == 0, out
@@ -134,7 +134,7 @@ def test_the_help_states_the_settings_defaults():
     text = sub.choices["finetune"].format_help()
     d = FinetuneSettings()
     for shown in (f"(default: {d.minutes:g})", f"(default: {d.max_steps})", f"(default: {d.lr:g})",
-                  f"(default: {d.seed})"):
+                  f"(default: {d.seed})", f"(default: {d.blend:g})"):
         assert shown in " ".join(text.split()), shown
 
 

@@ -1,0 +1,214 @@
+"""Adapting a model to a new camera from a few corrected images: the clinic, simulated.
+
+The base is a model that has never seen CHASE_DB1 (the DRIVE-only model). A "clinician" corrects
+1, 3 or 5 CHASE_DB1 *training* images (their reference labels stand in for the corrections), chosen by
+a fixed rule: the left eyes of the first children in the split's order (01L, 02L, ...). Each run
+fine-tunes for at most ``--minutes`` on this CPU through ``core.ml.finetune`` exactly as the app does
+(with 3 or 5 images the last by name is held out as the app's own check, so 2 or 4 are trained on).
+CHASE_DB1 test (8 images) and DRIVE test (20, forgetting) are scored before and after with
+``core.measure.evaluate``: native resolution, inside the FOV, the threshold stored in the model, the
+model's flip setting (fp32 where the CPU has no native bf16). Nothing is chosen on a test split.
+
+``--tune`` instead compares learning rates and BatchNorm handling on validation images only: CHASE_DB1
+training images no run corrects (Image_09L, 09R, 10L, 10R) and the DRIVE training images the base was
+validated on (23, 25, 27, 40); the defaults of ``FinetuneSettings`` were chosen from it.
+
+    python benchmarks/finetune.py --data /work/shared/data --base runs/drive16.pt [--minutes 5] [--threads 1]
+    python benchmarks/finetune.py --data /work/shared/data --base runs/drive16.pt --tune
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from core.corrections import CorrectedImage, FinetuneSettings  # noqa: E402
+from core.io.datasets import FOLDERS, Sample, default_data_root, load_dataset  # noqa: E402
+from core.measure.evaluate import dataset_samples, evaluate  # noqa: E402
+from core.ml.checkpoint import Checkpoint, load_checkpoint  # noqa: E402
+from core.ml.finetune import FinetuneOutcome, blended, finetune  # noqa: E402
+from core.ml.inference import Segmenter  # noqa: E402
+from core.ml.train import cpu_has_native_bf16  # noqa: E402
+
+#: The fixed rule: left eyes of the first children, in the split's order.
+CORRECTED = ["Image_01L", "Image_02L", "Image_03L", "Image_04L", "Image_05L"]
+#: Validation for --tune: CHASE_DB1 training images never corrected, and the base's DRIVE validation images.
+CHASE_VALIDATION = ["Image_09L", "Image_09R", "Image_10L", "Image_10R"]
+DRIVE_VALIDATION = ["23", "25", "27", "40"]
+
+
+def log(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def f1(ckpt: Checkpoint, samples: Sequence[Sample]) -> float:
+    """Pooled F1 inside the FOV at the stored threshold, segmented as the app segments."""
+    segmenter = Segmenter(checkpoint=ckpt, device="cpu", precision=None if cpu_has_native_bf16() else "fp32")
+    return evaluate(segmenter, samples).pooled.f1
+
+
+def corrected(samples: Sequence[Sample]) -> list[CorrectedImage]:
+    """The reference labels as the clinician's corrections; the FOV is left to the app's estimate."""
+    return [CorrectedImage(s.name, s.image, s.vessels.astype(np.uint8)) for s in samples]
+
+
+def run(base: Checkpoint, images: list[CorrectedImage], settings: FinetuneSettings) -> FinetuneOutcome:
+    """One fine-tuning through the app's API, with its own check logged."""
+    out = finetune(base, images, settings)
+    check = (f"held-out {out.held_out} F1 {out.before_f1:.4f} -> {out.after_f1:.4f}"
+             if out.before_f1 is not None and out.after_f1 is not None else "no held-out check")
+    wrong = sum(b for b, _ in out.wrong_pixels.values()), sum(a for _, a in out.wrong_pixels.values())
+    log(f"  {len(images)} image(s), lr {settings.lr:g}, BN {'frozen' if settings.freeze_batchnorm else 'updated'}, "
+        f"blend {settings.blend:g}, {settings.minutes:g} min: {out.steps} steps in {out.seconds / 60:.2f} min; "
+        f"{check}; wrong pixels on the images used {wrong[0]} -> {wrong[1]}; offered {out.offered}"
+        f"{' (' + out.reason + ')' if out.reason else ''}")
+    return out
+
+
+#: What --tune compares by default: LEARNING_RATE:frozen|updated:BLEND/BLEND/... (BatchNorm statistics frozen
+#: or updated; each blend of the fine-tuned weights with the base's is scored, see FinetuneSettings.blend)
+GRID = ["0.002:frozen:1/0.5", "0.002:updated:1/0.5", "0.005:frozen:1/0.7/0.5/0.3", "0.01:frozen:1/0.5/0.3/0.2",
+        "0.02:frozen:1/0.5/0.3/0.2"]
+
+
+def grid_entry(text: str) -> tuple[float, bool, tuple[float, ...]]:
+    lr, bn, blends = text.split(":")
+    if bn not in ("frozen", "updated"):
+        raise argparse.ArgumentTypeError(f"{text}: BatchNorm must be frozen or updated")
+    return float(lr), bn == "frozen", tuple(float(b) for b in blends.split("/"))
+
+
+def tune(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: float,
+         grid: Sequence[tuple[float, bool, tuple[float, ...]]]) -> None:
+    drive = [s for s in load_dataset("drive", data_folder(data, "drive"), "training") if s.name in DRIVE_VALIDATION]
+    chase = [s for s in chase_train if s.name in CHASE_VALIDATION]
+    images = corrected([s for s in chase_train if s.name in CORRECTED[:3]])
+    before = f1(base, chase), f1(base, drive)
+    log(f"base: CHASE_DB1 validation F1 {before[0]:.4f}, DRIVE validation F1 {before[1]:.4f}")
+    rows = []
+    for lr, frozen, blends in grid:
+        settings = FinetuneSettings(minutes=minutes, max_steps=10_000, lr=lr, freeze_batchnorm=frozen, blend=1.0)
+        out = run(base, images, settings)
+        for b in blends:
+            if out.checkpoint is None:
+                rows.append((lr, frozen, b, out.steps, float("nan"), float("nan")))
+                continue
+            ckpt = replace(out.checkpoint, state_dict=blended(base.state_dict, out.checkpoint.state_dict, b))
+            rows.append((lr, frozen, b, out.steps, f1(ckpt, chase), f1(ckpt, drive)))
+            log(f"    blend {b:g}: CHASE_DB1 validation F1 {rows[-1][4]:.4f}, DRIVE validation F1 {rows[-1][5]:.4f}")
+    log()
+    log(f"Validation only (3 corrected images, 2 trained on, {minutes:g} min each): CHASE_DB1 "
+        f"{', '.join(CHASE_VALIDATION)}; DRIVE {', '.join(DRIVE_VALIDATION)}")
+    log("| lr | BatchNorm | blend | steps | CHASE val F1 (gain) | DRIVE val F1 (change) |")
+    log("| --- | --- | --- | --- | --- | --- |")
+    for lr, frozen, b, steps, c, d in rows:
+        log(f"| {lr:g} | {'frozen' if frozen else 'updated'} | {b:g} | {steps} | {c:.4f} ({c - before[0]:+.4f}) | "
+            f"{d:.4f} ({d - before[1]:+.4f}) |")
+
+
+def unblended(base: Checkpoint, ckpt: Checkpoint, blend: float) -> Checkpoint:
+    """The fine-tuned end point a blended model was made from: base + (blended - base) / blend."""
+    return replace(ckpt, state_dict=blended(base.state_dict, ckpt.state_dict, 1.0 / blend))
+
+
+def clinic(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: float, curve: Sequence[float]) -> None:
+    chase_test = list(dataset_samples("chase", data, "test"))
+    drive_test = list(dataset_samples("drive", data, "test"))
+    t0 = time.perf_counter()
+    before = f1(base, chase_test), f1(base, drive_test)
+    log(f"base: CHASE_DB1 test F1 {before[0]:.4f}, DRIVE test F1 {before[1]:.4f} "
+        f"({time.perf_counter() - t0:.0f} s to score 28 images)")
+    by_name = {s.name: s for s in chase_train}
+    settings = FinetuneSettings(minutes=minutes)
+    nan = (float("nan"), float("nan"))
+    rows, gains = [], {}
+    for n in (1, 3, 5):
+        images = corrected([by_name[name] for name in CORRECTED[:n]])
+        for m in ([*curve, minutes] if n == 3 else [minutes]):
+            out = run(base, images, replace(settings, minutes=m))
+            ckpt = out.checkpoint
+            after = (f1(ckpt, chase_test), f1(ckpt, drive_test)) if ckpt is not None else nan
+            log(f"    CHASE_DB1 test F1 {after[0]:.4f}, DRIVE test F1 {after[1]:.4f}")
+            if m == minutes:
+                full = nan
+                if ckpt is not None and settings.blend < 1:
+                    end = unblended(base, ckpt, settings.blend)
+                    full = f1(end, chase_test), f1(end, drive_test)
+                    log(f"    without the blend: CHASE_DB1 test F1 {full[0]:.4f}, DRIVE test F1 {full[1]:.4f}")
+                rows.append((n, out, after, full))
+            if n == 3:
+                gains[m] = (out, after)
+    log()
+    log(f"Fine-tuning the DRIVE-only model on corrected CHASE_DB1 training images ({', '.join(CORRECTED)}, "
+        f"first n), at most {minutes:g} min each, default settings ({settings_text(settings)}); threshold "
+        f"{base.threshold} kept; test splits scored before/after. Last two columns: the fine-tuned end point "
+        f"before the blend (blend 1).")
+    log("| images corrected (trained on) | minutes | steps | CHASE test F1 before | after | gain | "
+        "DRIVE test F1 before | after | change | blend 1: CHASE gain | DRIVE change |")
+    log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for n, out, (c, d), (fc, fd) in rows:
+        trained = n - (out.held_out is not None)
+        log(f"| {n} ({trained}) | {out.seconds / 60:.2f} | {out.steps} | {before[0]:.4f} | {c:.4f} | "
+            f"{c - before[0]:+.4f} | {before[1]:.4f} | {d:.4f} | {d - before[1]:+.4f} | {fc - before[0]:+.4f} | "
+            f"{fd - before[1]:+.4f} |")
+    log()
+    log("Gain against minutes (3 images corrected, 2 trained on):")
+    log("| minutes allowed | minutes taken | steps | CHASE test gain | DRIVE test change |")
+    log("| --- | --- | --- | --- | --- |")
+    for m, (out, (c, d)) in sorted(gains.items()):
+        log(f"| {m:g} | {out.seconds / 60:.2f} | {out.steps} | {c - before[0]:+.4f} | {d - before[1]:+.4f} |")
+
+
+def settings_text(s: FinetuneSettings) -> str:
+    return (f"max {s.max_steps} steps, lr {s.lr:g}, crop {s.crop}, batch {s.batch_size}, BatchNorm "
+            f"{'frozen' if s.freeze_batchnorm else 'updated'}, blend {s.blend:g}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=default_data_root(), help="the folder holding the datasets")
+    parser.add_argument("--base", type=Path, default=Path("runs/drive16.pt"),
+                        help="a model that has never seen CHASE_DB1 (default: runs/drive16.pt)")
+    parser.add_argument("--minutes", type=float, default=5.0, help="time allowed per fine-tuning (default: 5)")
+    parser.add_argument("--curve", type=float, nargs="*", default=[1.0, 2.5],
+                        help="shorter budgets for the gain curve with 3 images (default: 1 2.5)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    parser.add_argument("--tune", action="store_true", help="compare settings on validation images instead")
+    parser.add_argument("--grid", type=grid_entry, nargs="+", default=[grid_entry(g) for g in GRID],
+                        metavar="LR:frozen|updated:BLEND/...", help="with --tune: the settings compared")
+    args = parser.parse_args(argv)
+    if args.data is None:
+        parser.error("say where the data is: --data FOLDER (or set RETINASEG_DATA)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    base = load_checkpoint(args.base)
+    log(f"base {args.base}: {base.trained_on}; threshold {base.threshold}; inference {base.inference}")
+    log(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), native bf16 {cpu_has_native_bf16()}, "
+        f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    chase_train = load_dataset("chase", data_folder(args.data, "chase"), "training")
+    if args.tune:
+        tune(base, args.data, chase_train, args.minutes, args.grid)
+    else:
+        clinic(base, args.data, chase_train, args.minutes, args.curve)
+    log(f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+        f"load average at end {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+def data_folder(data: Path, name: str) -> Path:
+    return data / FOLDERS[name]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
