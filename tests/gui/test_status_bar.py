@@ -25,7 +25,7 @@ def test_a_long_export_message_is_elided_beside_the_readout_with_the_full_text_i
 
     status = window.status
     full = status.message_text()
-    assert full.startswith("Exported eye.png: 4 files in") and str(out) in full
+    assert full.startswith("Exported eye.png: 5 files in") and str(out) in full  # mask, prob, overlay, info, biomarkers
     qtbot.waitUntil(lambda: status.message.text() != "")
     shown = status.message.text()
     assert shown != full and shown.endswith(" …") and full.startswith(shown[:-2])
