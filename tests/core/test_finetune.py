@@ -31,13 +31,7 @@ PRE = Preprocessing((0.5, 0.3, 0.2), (0.2, 0.1, 0.1))
 QUICK = FinetuneSettings(minutes=30, max_steps=60, lr=0.05, crop=64, batch_size=4, blend=1.0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny batches gain nothing from threads, and on a busy machine oversubscription costs 4x."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def corrected(names: list[str], h: int = 96, w: int = 112) -> list[CorrectedImage]:

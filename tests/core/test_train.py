@@ -39,13 +39,7 @@ def samples() -> list[Sample]:
     return synthetic_samples()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny batches gain nothing from threads, and on a busy machine oversubscription costs 4x."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_labels_of_the_synthetic_images_are_plausible(samples: list[Sample]):

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from core.cli import build_parser, main
@@ -25,13 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 QUICK = ["--minutes", "30", "--max-steps", "60", "--lr", "0.05", "--blend", "1"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny batches gain nothing from threads; on a busy machine two threads made a step 6x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
