@@ -15,6 +15,7 @@ validated on (23, 25, 27, 40); the defaults of ``FinetuneSettings`` were chosen 
 
     python benchmarks/finetune.py --data /work/shared/data --base runs/drive16.pt [--minutes 5] [--threads 1]
     python benchmarks/finetune.py --data /work/shared/data --base runs/drive16.pt --tune
+    python benchmarks/finetune.py --data /work/shared/data --base resources/models/vessels_unet16.pt --memory
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from core.corrections import CorrectedImage, FinetuneSettings  # noqa: E402
-from core.io.datasets import FOLDERS, Sample, default_data_root, load_dataset  # noqa: E402
+from core.io.datasets import FOLDERS, Sample, default_data_root, find_hrf, load_dataset, load_sample  # noqa: E402
 from core.measure.evaluate import dataset_samples, evaluate  # noqa: E402
 from core.ml.checkpoint import Checkpoint, load_checkpoint  # noqa: E402
 from core.ml.finetune import FinetuneOutcome, blended, finetune  # noqa: E402
@@ -175,6 +176,15 @@ def settings_text(s: FinetuneSettings) -> str:
             f"{'frozen' if s.freeze_batchnorm else 'updated'}, blend {s.blend:g}")
 
 
+def memory(base: Checkpoint, data: Path) -> None:
+    """Peak memory of a short run on the largest photographs of the pool: two HRF images, 3504×2336."""
+    files = find_hrf(data_folder(data, "hrf"), "training")[:2]
+    images = corrected([load_sample(f, "hrf") for f in files])
+    out = run(base, images, FinetuneSettings(max_steps=5))
+    log(f"two {images[0].image.shape[1]}×{images[0].image.shape[0]} photographs, {out.steps} steps: peak memory of "
+        f"the process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=default_data_root(), help="the folder holding the datasets")
@@ -185,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="shorter budgets for the gain curve with 3 images (default: 1 2.5)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     parser.add_argument("--tune", action="store_true", help="compare settings on validation images instead")
+    parser.add_argument("--memory", action="store_true",
+                        help="instead: peak memory of a short run on two 3504×2336 HRF photographs")
     parser.add_argument("--grid", type=grid_entry, nargs="+", default=[grid_entry(g) for g in GRID],
                         metavar="LR:frozen|updated:BLEND/...", help="with --tune: the settings compared")
     args = parser.parse_args(argv)
@@ -196,6 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     log(f"base {args.base}: {base.trained_on}; threshold {base.threshold}; inference {base.inference}")
     log(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), native bf16 {cpu_has_native_bf16()}, "
         f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if args.memory:
+        memory(base, args.data)
+        return 0
     chase_train = load_dataset("chase", data_folder(args.data, "chase"), "training")
     if args.tune:
         tune(base, args.data, chase_train, args.minutes, args.grid)
