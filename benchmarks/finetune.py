@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from core.corrections import CorrectedImage, FinetuneSettings  # noqa: E402
+from core.adapt.corrections import CorrectedImage, FinetuneSettings  # noqa: E402
 from core.io.datasets import FOLDERS, Sample, default_data_root, find_hrf, load_dataset, load_sample  # noqa: E402
 from core.measure.evaluate import dataset_samples, evaluate  # noqa: E402
 from core.ml.checkpoint import Checkpoint, load_checkpoint  # noqa: E402

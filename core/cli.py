@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core import __version__
-from core.finetune_cli import add_finetune_parser
+from core.adapt.finetune_cli import add_finetune_parser
 from core.predict.devices import DEVICE_CHOICES, DEVICE_HELP, DEVICE_LABELS
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -299,7 +299,7 @@ def cmd_cohort(args: argparse.Namespace) -> int:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from core.finetune_cli import run
+    from core.adapt.finetune_cli import run
 
     return run(args)
 

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.corrections import CorrectedImage, FinetuneSettings, MissingMasksError, load_corrected
+from core.adapt.corrections import CorrectedImage, FinetuneSettings, MissingMasksError, load_corrected
 from core.errors import JobCancelled
 from core.io.artery_vein import UNCERTAIN, typed_vessels
 from core.io.datasets import Sample

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.corrections import FinetuneSettings
+from core.adapt.corrections import FinetuneSettings
 from core.io.model_versions import ModelVersion, ModelVersionStore
 from core.io.outputs import input_stem
 from gui.dialogs.adapt_result import ResultPage

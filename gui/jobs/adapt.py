@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from core.corrections import CorrectedImage, FinetuneSettings
+from core.adapt.correction_sources import CorrectionSource, find_exported_corrections, hand_changes, load_correction
+from core.adapt.corrections import CorrectedImage, FinetuneSettings
 from core.errors import JobCancelled
-from core.io.correction_sources import CorrectionSource, find_exported_corrections, hand_changes, load_correction
 from core.io.images import load_image
 from core.io.model_versions import ModelVersion, ModelVersionStore, make_card
 from gui.jobs.runner import Job, JobProgress

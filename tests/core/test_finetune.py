@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core.corrections import CorrectedImage, FinetuneSettings, MissingMasksError, load_corrected
+from core.adapt.corrections import CorrectedImage, FinetuneSettings, MissingMasksError, load_corrected
 from core.errors import ImageWriteError
 from core.io.artery_vein import ARTERY, VEIN, rgb_from_labels
 from core.ml.checkpoint import load_checkpoint, model_checkpoint, save_checkpoint
@@ -259,7 +259,7 @@ def test_a_3504x2336_photograph_fine_tunes_within_3_gb(tmp_path: Path):
 import resource, sys, numpy as np, torch
 sys.path.insert(0, {str(ROOT)!r})
 from tests.core.test_finetune import tiny_base, QUICK
-from core.corrections import CorrectedImage
+from core.adapt.corrections import CorrectedImage
 from dataclasses import replace
 torch.set_num_threads(2)
 yy, xx = np.mgrid[0:2336, 0:3504]

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.adapt.corrections import FinetuneSettings
 from core.cli import build_parser, main
-from core.corrections import FinetuneSettings
 from core.ml.checkpoint import load_checkpoint
 from tests.conftest import synthetic_fundus
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.corrections import CorrectedImage
+from core.adapt.corrections import CorrectedImage
 from core.errors import ImageReadError
 from core.io.export import read_mask, read_sidecar, uint16_to_probability
 from core.io.images import load_image, read_image

@@ -32,8 +32,8 @@ def add_finetune_parser(sub) -> None:  # type: ignore[no-untyped-def]
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.adapt.corrections import FinetuneSettings, MissingMasksError, load_corrected
     from core.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, _progress_bar
-    from core.corrections import FinetuneSettings, MissingMasksError, load_corrected
     from core.ml.checkpoint import load_checkpoint, save_checkpoint
     from core.ml.finetune import finetune
     from core.resources import default_model_path
