@@ -4,7 +4,8 @@ Format version 2, a ``torch.save``'d dict::
 
     {"format": "retinaseg", "version": 2, "architecture": "unet", "arch": {constructor arguments},
      "classes": ["background", "vessel"], "thresholds": {"vessel": 0.43}, "preprocessing": {...},
-     "trained_on": "...", "metrics": {...}, "recipe": {...}, "inference": {...}, "model": state_dict}
+     "trained_on": "...", "metrics": {...}, "recipe": {...}, "inference": {...}, "model": state_dict,
+     "importance": {parameter name: tensor}}  # optional, see Checkpoint.importance
 
 Version 1 files (one scalar ``threshold``, no classes: a two-class vessel model), a tutorial training
 checkpoint (a dict whose ``"model"`` entry is a state_dict) and a bare state_dict also load, with the
@@ -68,6 +69,9 @@ class Checkpoint:
     #: Recommended inference settings (precision, tta) that the thresholds were chosen with.
     inference: dict[str, Any] = field(default_factory=dict)
     source: str = FORMAT  # "retinaseg", "retinaseg v1", "tutorial" or "state_dict"
+    #: How much the model's own training images depend on each weight (``core.ml.importance``), per
+    #: parameter, no pixels; fine-tuning holds the important weights near their values. Empty: not computed.
+    importance: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @property
     def task(self) -> Task:
@@ -121,12 +125,14 @@ class Checkpoint:
             "recipe": self.recipe,
             "inference": self.inference,
             "model": self.state_dict,
+            **({"importance": self.importance} if self.importance else {}),
         }
 
     def card(self) -> dict[str, Any]:
         """Everything but the weights (for display and model cards)."""
         d = self.to_dict()
         d.pop("model")
+        d.pop("importance", None)  # tensors; how they were computed is in metrics["importance"]
         d["task"] = self.task.name
         d["source"] = self.source
         d["parameters"] = int(sum(t.numel() for t in self.state_dict.values() if t.is_floating_point()))
@@ -163,6 +169,8 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike[str]) -> Path:
     p = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in ckpt.state_dict.items()}
     payload = {**ckpt.to_dict(), "model": state}
+    if ckpt.importance:
+        payload["importance"] = {k: v.detach().cpu().contiguous() for k, v in ckpt.importance.items()}
     write_bytes_atomic(p, lambda f: torch.save(payload, f))
     return p
 
@@ -298,7 +306,20 @@ def _from_retinaseg(raw: Mapping[str, Any]) -> Checkpoint:
         classes=classes, thresholds=thresholds, architecture=architecture,
         trained_on=str(raw.get("trained_on", "unknown")), metrics=dict(raw.get("metrics") or {}),
         recipe=dict(raw.get("recipe") or {}), inference=dict(raw.get("inference") or {}), source=source,
+        importance=_check_importance(raw.get("importance") or {}, state),
     )
+
+
+def _check_importance(importance: Any, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Per-weight importance that fits the weights: finite, not negative, one tensor per named weight."""
+    if not isinstance(importance, dict):
+        raise CheckpointError(f"the weight importance is a {type(importance).__name__}, not a dict of tensors")
+    for k, v in importance.items():
+        if not isinstance(v, torch.Tensor) or k not in state or v.shape != state[k].shape:
+            raise CheckpointError(f"the weight importance {k!r} does not fit the weights")
+        if not v.is_floating_point() or not bool(torch.isfinite(v).all()) or bool((v < 0).any()):
+            raise CheckpointError(f"the weight importance {k!r} holds negative, NaN or infinite values")
+    return dict(importance)
 
 
 def _implied_classes(num_classes: int) -> tuple[str, ...]:
