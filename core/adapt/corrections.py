@@ -21,6 +21,8 @@ from core.io.outputs import OutputNames, input_stem
 
 #: Result files ``segment`` writes beside images; never taken for photographs when both share a folder.
 RESULT_SUFFIXES = ("_mask", "_prob", "_av", "_overlay")
+#: Which weights a fine-tuning may change (FinetuneSettings.trainable).
+TRAINABLE = ("all", "decoder")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,12 @@ class FinetuneSettings:
     #: about other cameras for part of the gain on the new one (weight-space ensembling, WiSE-FT);
     #: 1 adapts fully to the new camera
     blend: float = 0.4
+    #: how strongly weights the base's own training images depend on stay where they were (the EWC
+    #: strength λ, over importance divided by its mean); only for a base that carries its weights'
+    #: importance (``core.ml.importance``), else nothing is held; 0 holds nothing
+    anchor: float = 0.0
+    #: which weights learn: "all", or "decoder" (the upsampling path and the output layer)
+    trainable: str = "all"
 
     def problem(self) -> str:
         """Why these settings cannot run ('' when they can)."""
@@ -90,6 +98,10 @@ class FinetuneSettings:
             return f"batch_size must be at least 1, got {self.batch_size}"
         if not 0 < self.blend <= 1:
             return f"blend must be in (0, 1], got {self.blend}"
+        if not 0 <= self.anchor < float("inf"):
+            return f"anchor must be 0 or above, got {self.anchor}"
+        if self.trainable not in TRAINABLE:
+            return f"trainable must be one of {', '.join(TRAINABLE)}, got {self.trainable!r}"
         return ""
 
 

@@ -17,6 +17,9 @@ The recipe is training's (``core.ml.train``): the base's Preprocessing, ``Traini
 - **BatchNorm statistics frozen** (``freeze_batchnorm``): batches of crops of a few images would drag
   the running statistics towards those images and away from everything else (see docs/finetune.md
   for the measurement); the BatchNorm scales and shifts still learn.
+- **The weights the base's training images depend on are held** (``anchor``), when the base carries
+  their importance (``core.ml.importance``, computed when the model was made): elastic weight
+  consolidation, so the new camera is learnt mostly with weights the old cameras do not need.
 - **A blend with the base** (``blend``): the model kept lies between the base and the fine-tuned
   weights (weight-space ensembling, as WiSE-FT): most of the gain on the new camera for a fraction of
   what fine-tuning on it alone forgets about the others.
@@ -47,6 +50,7 @@ from core.measure.fov import estimate_fov, fov_diameter
 from core.measure.metrics import mask_scores
 from core.measure.validation import labelled_vessel_range
 from core.ml.checkpoint import Checkpoint, model_checkpoint
+from core.ml.importance import Anchor
 from core.ml.losses import ArteryVeinLoss, SegmentationLoss
 from core.ml.train import (
     TrainConfig,
@@ -71,6 +75,8 @@ SCALE_JITTER = (0.8, 1.25)
 HOLD_OUT_RULE = "the last image by name"
 #: The share of ``minutes`` training always gets, however long scoring took.
 MIN_TRAINING_SHARE = 0.1
+#: The weights ``trainable="decoder"`` trains: the UNet's upsampling path and output layer.
+DECODER_PREFIXES = ("up", "out_conv")
 
 Progress = Callable[[int, int, float], None]
 DEFAULT_SETTINGS = FinetuneSettings()
@@ -275,7 +281,11 @@ def _train(base: Checkpoint, samples: list[Sample], settings: FinetuneSettings, 
     weights = tuple(base.recipe.get("class_weights", recipe.class_weights))
     dice = float(base.recipe.get("dice_weight", recipe.dice_weight))
     criterion = ArteryVeinLoss(weights[1], dice) if task.name == "arteries_veins" else SegmentationLoss(weights, dice)
+    for name, p in model.named_parameters():
+        p.requires_grad_(settings.trainable == "all" or name.startswith(DECODER_PREFIXES))
     params = [p for p in model.parameters() if p.requires_grad]
+    anchor = (Anchor(model, base.state_dict, base.importance, settings.anchor)
+              if settings.anchor > 0 and base.importance else None)
     optimizer = torch.optim.SGD(params, lr=settings.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
     autocast = cpu_has_native_bf16()
     budget = run.training_budget()
@@ -302,6 +312,8 @@ def _train(base: Checkpoint, samples: list[Sample], settings: FinetuneSettings, 
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if anchor is not None:
+            anchor.step(settings.lr * factor)
         step += 1
         run.steps = step
         per_step = (time.perf_counter() - t0) / step
@@ -351,12 +363,27 @@ def _new_checkpoint(base: Checkpoint, model: torch.nn.Module, samples: list[Samp
                     settings: FinetuneSettings) -> Checkpoint:
     """The fine-tuned weights with the base's classes, thresholds, preprocessing and inference settings."""
     fractions = labelled_vessel_range(samples) + list(base.metrics.get("vessel_fraction_range", []))
+    # the base's importance travels on: a later fine-tuning of this version still holds what the base's
+    # training images depend on (measured at the base's weights, which these stay near)
+    kept = {"importance": base.metrics["importance"]} if base.importance and "importance" in base.metrics else {}
     return model_checkpoint(
         model, base.preprocessing, base.architecture, classes=base.classes, thresholds=dict(base.thresholds),
         trained_on=f"{base.trained_on}; fine-tuned on {len(samples)} corrected image(s)",
-        metrics={"vessel_fraction_range": [min(fractions), max(fractions)]},
+        metrics={"vessel_fraction_range": [min(fractions), max(fractions)], **kept},
         recipe={"finetune": asdict(settings), "base": base.recipe}, inference=dict(base.inference),
+        importance=dict(base.importance),
     )
+
+
+def _anchor_rule(base: Checkpoint, settings: FinetuneSettings) -> str:
+    """How the weights were held near the base's, for the card."""
+    if settings.anchor <= 0:
+        return "none"
+    if not base.importance:
+        return "none: the base model carries no weight importance"
+    images = base.metrics.get("importance", {}).get("images", [])
+    return (f"EWC, strength {settings.anchor:g}, on the base's weight importance"
+            + (f" from {len(images)} of its training images" if images else ""))
 
 
 def _card(base: Checkpoint, images: Sequence[CorrectedImage], held_out: Sample | None, settings: FinetuneSettings,
@@ -379,5 +406,6 @@ def _card(base: Checkpoint, images: Sequence[CorrectedImage], held_out: Sample |
         "settings": asdict(settings),
         "threshold": {**base.thresholds, "rule": "kept from the base model"},
         "batchnorm": "frozen at the base model's statistics" if settings.freeze_batchnorm else "updated",
+        "anchor": _anchor_rule(base, settings),
         "hardware": hardware(),
     }

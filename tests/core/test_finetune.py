@@ -296,3 +296,62 @@ def test_a_blend_keeps_the_model_between_the_base_and_the_fine_tuned_weights():
         if w.is_floating_point():
             torch.testing.assert_close(w, (base.state_dict[name] + full.state_dict[name]) / 2)
     assert half.metrics["finetune"]["settings"]["blend"] == 0.5
+
+
+# --- holding what the base knew ---
+
+def test_a_base_without_weight_importance_fine_tunes_as_before_whatever_the_anchor():
+    base = tiny_base()
+    images = corrected(["a", "b"])
+    steps = replace(QUICK, max_steps=5, hold_out=False)
+
+    free = finetune(base, images, steps).checkpoint
+    asked = finetune(base, images, replace(steps, anchor=1000.0))
+
+    assert free is not None and asked.checkpoint is not None
+    for name, w in asked.checkpoint.state_dict.items():
+        assert torch.equal(w, free.state_dict[name]), name
+    assert asked.card["anchor"] == "none: the base model carries no weight importance"
+    assert asked.checkpoint.importance == {}
+
+
+def test_the_anchor_holds_the_weights_the_base_depends_on_and_the_importance_travels_on():
+    from core.ml.finetune import _sample
+    from core.ml.importance import with_importance
+
+    plain = tiny_base()
+    images = corrected(["a", "b", "c"])
+    base = with_importance(plain, [_sample(c, plain.task) for c in corrected(["x", "y"], 80, 90)], draws=2)
+    steps = replace(QUICK, max_steps=20, hold_out=False)
+
+    def drift(ckpt) -> float:  # type: ignore[no-untyped-def]
+        """Σ F (θ - θ_base)²: what the base's own images would lose, to second order."""
+        return sum(float((f * (ckpt.state_dict[k] - base.state_dict[k]) ** 2).sum())
+                   for k, f in base.importance.items())
+
+    free = finetune(base, images, steps)
+    held = finetune(base, images, replace(steps, anchor=100.0))
+
+    assert free.checkpoint is not None and held.checkpoint is not None
+    assert drift(held.checkpoint) < 0.05 * drift(free.checkpoint), (drift(held.checkpoint), drift(free.checkpoint))
+    assert held.card["anchor"] == "EWC, strength 100, on the base's weight importance from 2 of its training images"
+    assert free.card["anchor"] == "none"
+    assert set(held.checkpoint.importance) == set(base.importance), "a later fine-tuning still holds them"
+    assert held.checkpoint.metrics["importance"]["images"] == ["x", "y"]
+
+
+def test_training_only_the_decoder_leaves_the_encoder_as_it_was():
+    base = tiny_base()
+
+    out = finetune(base, corrected(["a", "b"]), replace(QUICK, max_steps=5, hold_out=False, trainable="decoder"))
+
+    assert out.checkpoint is not None
+    changed = {k for k, w in out.checkpoint.state_dict.items() if w.is_floating_point()
+               and not torch.equal(w, base.state_dict[k])}
+    assert changed and all(k.startswith(("up", "out_conv")) for k in changed), sorted(changed)
+    assert out.card["settings"]["trainable"] == "decoder"
+
+
+def test_settings_that_cannot_hold_or_choose_weights_are_refused():
+    assert FinetuneSettings(anchor=-1).problem() == "anchor must be 0 or above, got -1"
+    assert FinetuneSettings(trainable="encoder").problem() == "trainable must be one of all, decoder, got 'encoder'"
