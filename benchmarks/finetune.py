@@ -26,7 +26,7 @@ import resource
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,10 +35,19 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from core.adapt.corrections import CorrectedImage, FinetuneSettings  # noqa: E402
-from core.io.datasets import FOLDERS, Sample, default_data_root, find_hrf, load_dataset, load_sample  # noqa: E402
+from core.io.datasets import (  # noqa: E402
+    FINDERS,
+    FOLDERS,
+    Sample,
+    default_data_root,
+    find_hrf,
+    load_dataset,
+    load_sample,
+)
 from core.measure.evaluate import dataset_samples, evaluate  # noqa: E402
-from core.ml.checkpoint import Checkpoint, load_checkpoint  # noqa: E402
+from core.ml.checkpoint import Checkpoint, load_checkpoint, save_checkpoint  # noqa: E402
 from core.ml.finetune import FinetuneOutcome, blended, finetune  # noqa: E402
+from core.ml.importance import with_importance  # noqa: E402
 from core.ml.inference import Segmenter  # noqa: E402
 from core.ml.train import cpu_has_native_bf16  # noqa: E402
 
@@ -66,56 +75,87 @@ def corrected(samples: Sequence[Sample]) -> list[CorrectedImage]:
 
 def run(base: Checkpoint, images: list[CorrectedImage], settings: FinetuneSettings) -> FinetuneOutcome:
     """One fine-tuning through the app's API, with its own check logged."""
+    cpu = time.process_time()
     out = finetune(base, images, settings)
+    cpu = time.process_time() - cpu
     check = (f"held-out {out.held_out} F1 {out.before_f1:.4f} -> {out.after_f1:.4f}"
              if out.before_f1 is not None and out.after_f1 is not None else "no held-out check")
     wrong = sum(b for b, _ in out.wrong_pixels.values()), sum(a for _, a in out.wrong_pixels.values())
     log(f"  {len(images)} image(s), lr {settings.lr:g}, BN {'frozen' if settings.freeze_batchnorm else 'updated'}, "
-        f"blend {settings.blend:g}, {settings.minutes:g} min: {out.steps} steps in {out.seconds / 60:.2f} min; "
+        f"{f'anchor {settings.anchor:g}, ' if settings.anchor else ''}"
+        f"{f'trainable {settings.trainable}, ' if settings.trainable != 'all' else ''}"
+        f"blend {settings.blend:g}, {settings.minutes:g} min: {out.steps} steps in {out.seconds / 60:.2f} min "
+        f"({cpu / 60:.2f} min of CPU time); "
         f"{check}; wrong pixels on the images used {wrong[0]} -> {wrong[1]}; offered {out.offered}"
         f"{' (' + out.reason + ')' if out.reason else ''}")
     return out
 
 
-#: What --tune compares by default: LEARNING_RATE:frozen|updated:BLEND/BLEND/... (BatchNorm statistics frozen
-#: or updated; each blend of the fine-tuned weights with the base's is scored, see FinetuneSettings.blend)
-GRID = ["0.002:frozen:1/0.5", "0.002:updated:1/0.5", "0.005:frozen:1/0.7/0.5/0.3", "0.01:frozen:1/0.5/0.3/0.2",
-        "0.02:frozen:1/0.5/0.3/0.2"]
+#: What --tune compares by default: LEARNING_RATE:frozen|updated:BLEND/BLEND/...[:anchor=A][:trainable=T]
+#: (BatchNorm statistics frozen or updated; each blend of the fine-tuned weights with the base's is scored,
+#: see FinetuneSettings.blend; anchor and trainable as in FinetuneSettings, anchor needing a base that carries
+#: its weight importance, --add-importance)
+GRID = ["0.005:frozen:1/0.5/0.4", "0.005:frozen:1/0.7/0.5:anchor=10", "0.005:frozen:1/0.7/0.5:anchor=100",
+        "0.005:frozen:1/0.7/0.5:anchor=1000", "0.005:frozen:1/0.5:trainable=decoder"]
 
 
-def grid_entry(text: str) -> tuple[float, bool, tuple[float, ...]]:
-    lr, bn, blends = text.split(":")
+@dataclass(frozen=True)
+class GridEntry:
+    """One fine-tuning of --tune and the blends it is scored at."""
+
+    lr: float
+    frozen: bool
+    blends: tuple[float, ...]
+    anchor: float = 0.0
+    trainable: str = "all"
+
+    def settings(self, minutes: float, steps: int) -> FinetuneSettings:
+        return FinetuneSettings(minutes=minutes, max_steps=steps, lr=self.lr, freeze_batchnorm=self.frozen,
+                                blend=1.0, anchor=self.anchor, trainable=self.trainable)
+
+
+def grid_entry(text: str) -> GridEntry:
+    lr, bn, blends, *options = text.split(":")
     if bn not in ("frozen", "updated"):
         raise argparse.ArgumentTypeError(f"{text}: BatchNorm must be frozen or updated")
-    return float(lr), bn == "frozen", tuple(float(b) for b in blends.split("/"))
+    extra = dict(o.split("=", 1) for o in options if "=" in o)
+    if len(extra) != len(options) or not set(extra) <= {"anchor", "trainable"}:
+        raise argparse.ArgumentTypeError(f"{text}: options are anchor=A and trainable=all|decoder")
+    entry = GridEntry(float(lr), bn == "frozen", tuple(float(b) for b in blends.split("/")),
+                      float(extra.get("anchor", 0.0)), extra.get("trainable", "all"))
+    problem = entry.settings(5.0, 100).problem()
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text}: {problem}")
+    return entry
 
 
-def tune(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: float,
-         grid: Sequence[tuple[float, bool, tuple[float, ...]]]) -> None:
+def tune(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: float, steps: int,
+         grid: Sequence[GridEntry]) -> None:
     drive = [s for s in load_dataset("drive", data_folder(data, "drive"), "training") if s.name in DRIVE_VALIDATION]
     chase = [s for s in chase_train if s.name in CHASE_VALIDATION]
     images = corrected([s for s in chase_train if s.name in CORRECTED[:3]])
     before = f1(base, chase), f1(base, drive)
     log(f"base: CHASE_DB1 validation F1 {before[0]:.4f}, DRIVE validation F1 {before[1]:.4f}")
+    if any(e.anchor for e in grid) and not base.importance:
+        log("note: the base carries no weight importance, so anchor= holds nothing (see --add-importance)")
     rows = []
-    for lr, frozen, blends in grid:
-        settings = FinetuneSettings(minutes=minutes, max_steps=10_000, lr=lr, freeze_batchnorm=frozen, blend=1.0)
-        out = run(base, images, settings)
-        for b in blends:
+    for entry in grid:
+        out = run(base, images, entry.settings(minutes, steps))
+        for b in entry.blends:
             if out.checkpoint is None:
-                rows.append((lr, frozen, b, out.steps, float("nan"), float("nan")))
+                rows.append((entry, b, out.steps, float("nan"), float("nan")))
                 continue
             ckpt = replace(out.checkpoint, state_dict=blended(base.state_dict, out.checkpoint.state_dict, b))
-            rows.append((lr, frozen, b, out.steps, f1(ckpt, chase), f1(ckpt, drive)))
-            log(f"    blend {b:g}: CHASE_DB1 validation F1 {rows[-1][4]:.4f}, DRIVE validation F1 {rows[-1][5]:.4f}")
+            rows.append((entry, b, out.steps, f1(ckpt, chase), f1(ckpt, drive)))
+            log(f"    blend {b:g}: CHASE_DB1 validation F1 {rows[-1][3]:.4f}, DRIVE validation F1 {rows[-1][4]:.4f}")
     log()
-    log(f"Validation only (3 corrected images, 2 trained on, {minutes:g} min each): CHASE_DB1 "
-        f"{', '.join(CHASE_VALIDATION)}; DRIVE {', '.join(DRIVE_VALIDATION)}")
-    log("| lr | BatchNorm | blend | steps | CHASE val F1 (gain) | DRIVE val F1 (change) |")
-    log("| --- | --- | --- | --- | --- | --- |")
-    for lr, frozen, b, steps, c, d in rows:
-        log(f"| {lr:g} | {'frozen' if frozen else 'updated'} | {b:g} | {steps} | {c:.4f} ({c - before[0]:+.4f}) | "
-            f"{d:.4f} ({d - before[1]:+.4f}) |")
+    log(f"Validation only (3 corrected images, 2 trained on, at most {steps} steps or {minutes:g} min each): "
+        f"CHASE_DB1 {', '.join(CHASE_VALIDATION)}; DRIVE {', '.join(DRIVE_VALIDATION)}")
+    log("| lr | BatchNorm | anchor | trainable | blend | steps | CHASE val F1 (gain) | DRIVE val F1 (change) |")
+    log("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for e, b, n, c, d in rows:
+        log(f"| {e.lr:g} | {'frozen' if e.frozen else 'updated'} | {e.anchor:g} | {e.trainable} | {b:g} | {n} | "
+            f"{c:.4f} ({c - before[0]:+.4f}) | {d:.4f} ({d - before[1]:+.4f}) |")
 
 
 def unblended(base: Checkpoint, ckpt: Checkpoint, blend: float) -> Checkpoint:
@@ -173,7 +213,47 @@ def clinic(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: flo
 
 def settings_text(s: FinetuneSettings) -> str:
     return (f"max {s.max_steps} steps, lr {s.lr:g}, crop {s.crop}, batch {s.batch_size}, BatchNorm "
-            f"{'frozen' if s.freeze_batchnorm else 'updated'}, blend {s.blend:g}")
+            f"{'frozen' if s.freeze_batchnorm else 'updated'}, anchor {s.anchor:g}, trainable {s.trainable}, "
+            f"blend {s.blend:g}")
+
+
+def trained_images(base: Checkpoint, data: Path) -> list[Sample]:
+    """The images ``base`` was trained on, as its ``trained_on`` names them ("<datasets>: images a, b, ..."),
+    read from the training splits of the datasets named there: never a test or validation image."""
+    what, _, listed = base.trained_on.partition(": images ")
+    names = [n.strip() for n in listed.split(",") if n.strip()]
+    if not names or ";" in listed:
+        raise SystemExit(f"error: {base.trained_on!r} does not list the images the model was trained on")
+    files = [(key, f) for key, folder in FOLDERS.items() if folder in what
+             for f in FINDERS[key](data_folder(data, key), "training") if f.name in names]
+    missing = sorted(set(names) - {f.name for _, f in files})
+    if missing:
+        raise SystemExit(f"error: training images not found under {data}: {', '.join(missing)}")
+    return [load_sample(f, key) for key, f in files]
+
+
+def add_importance(base: Checkpoint, data: Path, out: Path, draws: int) -> None:
+    """Compute the weight importance of ``base`` on its own training images and save it with the model."""
+    if out.exists():
+        raise SystemExit(f"error: {out} exists; choose another file (the base is never overwritten)")
+    samples = trained_images(base, data)
+    log(f"weight importance on {len(samples)} training image(s) ({', '.join(s.name for s in samples)}), "
+        f"{draws} label draws each")
+    t0 = time.perf_counter()
+    ckpt = with_importance(base, samples, draws, progress=lambda i, n: log(f"  {i}/{n} images") if i % 4 == 0 or
+                           i == n else None)
+    values = torch.cat([t.flatten() for t in ckpt.importance.values()])
+    normalised = values / values.mean()
+    quantiles = torch.quantile(normalised, torch.tensor([0.5, 0.9, 0.99, 0.999]))
+    top = normalised.sort(descending=True).values
+    share = float(top[: len(top) // 100].sum() / top.sum())
+    log(f"{time.perf_counter() - t0:.0f} s; importance / its mean: median {quantiles[0]:.3g}, 90% {quantiles[1]:.3g}, "
+        f"99% {quantiles[2]:.3g}, 99.9% {quantiles[3]:.3g}, max {top[0]:.3g}; the top 1% of weights hold "
+        f"{share:.0%} of it")
+    for name, t in sorted(ckpt.importance.items(), key=lambda kv: -float(kv[1].mean()))[:5]:
+        log(f"  most important on average: {name} ({float(t.mean() / values.mean()):.3g}x the mean)")
+    save_checkpoint(ckpt, out)
+    log(f"saved {out}")
 
 
 def memory(base: Checkpoint, data: Path) -> None:
@@ -198,7 +278,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--memory", action="store_true",
                         help="instead: peak memory of a short run on two 3504×2336 HRF photographs")
     parser.add_argument("--grid", type=grid_entry, nargs="+", default=[grid_entry(g) for g in GRID],
-                        metavar="LR:frozen|updated:BLEND/...", help="with --tune: the settings compared")
+                        metavar="LR:frozen|updated:BLEND/...[:anchor=A][:trainable=T]",
+                        help="with --tune: the settings compared")
+    parser.add_argument("--steps", type=int, default=FinetuneSettings().max_steps,
+                        help="with --tune: steps per fine-tuning (default: the default max_steps)")
+    parser.add_argument("--add-importance", type=Path, metavar="OUT.pt",
+                        help="instead: compute the weight importance of --base on the images it was trained on "
+                             "and save the model with it as OUT.pt (a new file)")
+    parser.add_argument("--draws", type=int, default=4, help="with --add-importance: label draws per image")
     args = parser.parse_args(argv)
     if args.data is None:
         parser.error("say where the data is: --data FOLDER (or set RETINASEG_DATA)")
@@ -211,9 +298,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.memory:
         memory(base, args.data)
         return 0
+    if args.add_importance:
+        add_importance(base, args.data, args.add_importance, args.draws)
+        return 0
     chase_train = load_dataset("chase", data_folder(args.data, "chase"), "training")
     if args.tune:
-        tune(base, args.data, chase_train, args.minutes, args.grid)
+        tune(base, args.data, chase_train, args.minutes, args.steps, args.grid)
     else:
         clinic(base, args.data, chase_train, args.minutes, args.curve)
     log(f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
