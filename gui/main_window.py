@@ -55,6 +55,7 @@ from gui.document.autosave import Autosaver, offer_recovery
 from gui.document.display import DisplayArrays
 from gui.document.document import ImageDocument
 from gui.document.session import ImageSession
+from gui.jobs.crossings import LiveCrossings
 from gui.jobs.runner import JobRunner
 from gui.jobs.segment import SegmentResult, segment_job
 from gui.settings import AppSettings
@@ -113,6 +114,10 @@ class MainWindow(QMainWindow):
         self.brush_sizes = BrushSizes(self.editing.tools, self.settings, self)
         self.exporter = Exporter(self, self.io_jobs, self.settings, self.overlay_style, lambda: self.models.path,
                                  self.report_error)
+        #: where arteries touch veins, found on the shown labels by the job runner; drawn and exported, never stored
+        self.crossings = LiveCrossings(self.jobs, self)
+        self.canvas.layer("arteries_veins").draw_crossings(self.crossings)  # type: ignore[attr-defined]
+        self.exporter.crossings = self.crossings.for_export
         #: adapted model versions in the Model menu, and Model > Adapt to My Images…
         self.versions = ModelVersionsUi(self, self.models, self.jobs, self.io_jobs, self.settings,
                                         lambda: self.session.documents, self.report_error)

@@ -145,7 +145,8 @@ def export_mask(path: str | os.PathLike[str], mask: np.ndarray, overwrite: bool 
 
 def export_artery_vein(path: str | os.PathLike[str], labels: np.ndarray, overwrite: bool = False) -> Path:
     """Write artery/vein labels as an RGB PNG in the datasets' colours (red artery, blue vein, green
-    crossing, white uncertain, black background)."""
+    crossing, white uncertain, black background). ``segment --av`` and the app pass labels whose crossings
+    are marked (core.predict.crossings.mark_crossings: the model has no crossing class)."""
     p = Path(path)
     check_targets([p], overwrite)
     return write_image(p, rgb_from_labels(np.asarray(labels)))

@@ -2,12 +2,14 @@
 
 Export writes ``<stem>_mask.png``, ``_prob.png`` (when segmented), ``_overlay.png`` (as seen: the
 mask colour and opacity of the overlay), ``_info.json``, ``_av.png`` when the image has artery/vein labels
-(red artery, blue vein, green crossing: the datasets' colours, whatever the screen shows) and, for a DICOM
+(red artery, blue vein, green crossing: the datasets' colours, whatever the screen shows; crossings marked where
+an artery touches a vein as ``retinaseg segment --av`` marks them, gui.jobs.crossings) and, for a DICOM
 image, ``_seg.dcm`` (a DICOM Segmentation; the sidecar then names no patient unless "Include Patient
 Identifiers" is on) into a folder the user picks; the sidecar's ``measurements`` hold the optic disc (centre,
-diameter, and whether the detector found it or a hand placed it) and how the artery/vein labels came about,
-and ``biomarkers``, the vessel biomarkers, which also go to ``<stem>_biomarkers.csv`` (gui.jobs.measurements_export;
-measured in the worker, or the Measurements panel's values when they are up to date).
+diameter, and whether the detector found it or a hand placed it) and how the artery/vein labels came about
+(with ``crossing_pixels``, as the CLI records it), and ``biomarkers``, the vessel biomarkers, which also go to
+``<stem>_biomarkers.csv`` (gui.jobs.measurements_export; measured in the worker, or the Measurements panel's
+values when they are up to date).
 Everything goes through core.io.export.export_all: atomic writes, one overwrite question for all existing
 files, a clear message for a missing or read-only folder. The files are written in the job runner's thread
 (about a second for a 3504×2336 image) while the window keeps painting; the overwrite question stays on the
@@ -28,6 +30,7 @@ from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from core.errors import ExportExistsError, ImageWriteError
+from core.io.artery_vein import CROSSING
 from core.io.dicom_seg import export_dicom_seg
 from core.io.export import ExportInfo, default_export_paths, export_all, export_artery_vein, make_info
 from core.io.outputs import OutputNames, input_stem
@@ -37,6 +40,7 @@ from gui.canvas.style import OverlayStyle
 from gui.dialogs import prompts
 from gui.document.document import ARTERIES_VEINS, ImageDocument
 from gui.document.unsaved import unsaved_changes
+from gui.jobs.crossings import marked_labels
 from gui.jobs.measurements_export import csv_path, with_biomarkers
 from gui.jobs.runner import JobRunner
 from gui.settings import AppSettings
@@ -72,6 +76,9 @@ class Exporter(QObject):
         self.include_identifiers = False
         #: document -> what the export's worker runs to get its biomarkers (None: no biomarkers exported)
         self.biomarkers: Callable[[ImageDocument], Callable[[], Any] | None] | None = None
+        #: document -> what the export's worker runs to get its artery/vein labels with the crossings marked
+        #: (None without labels); the window gives LiveCrossings.for_export, which reuses the marks shown
+        self.crossings: Callable[[ImageDocument], Callable[[], np.ndarray] | None] = marked_labels
 
     def ask_folder(self, doc: ImageDocument | None = None) -> str:
         start = self.settings.export_dir or (str(doc.path.parent) if doc is not None and doc.path else "")
@@ -93,8 +100,8 @@ class Exporter(QObject):
                     image=doc.image, info=self._info(doc), color=(color.red(), color.green(), color.blue()),
                     opacity=self.overlay_style.values.mask_opacity)
         paths = default_export_paths(folder, stem)
-        args["extra"] = self._artery_vein(doc, folder, stem) + self._dicom_seg(doc, folder, stem)
-        complete = self._with_biomarkers(doc, folder, stem, args)
+        args["extra"] = self._dicom_seg(doc, folder, stem)
+        complete = self._with_artery_vein(doc, folder, stem, self._with_biomarkers(doc, folder, stem, args))
         written = self._write(lambda: export_all(paths, overwrite=False, **complete()))
         if isinstance(written, ExportExistsError):
             if not prompts.ask_overwrite(self.parent_widget, written.paths):
@@ -152,13 +159,27 @@ class Exporter(QObject):
             return lambda: args
         return with_biomarkers(args, measure, csv_path(folder, stem))
 
-    def _artery_vein(self, doc: ImageDocument, folder: str, stem: str) -> list[tuple[Path, Callable[[Path], Path]]]:
-        """``<stem>_av.png`` when ``doc`` has artery/vein labels (a copy is written in the worker)."""
-        labels = doc.artery_vein
-        if labels is None:
-            return []
-        labels = labels.copy()
-        return [(OutputNames(folder, stem).av, lambda p: export_artery_vein(p, labels, overwrite=True))]
+    def _with_artery_vein(self, doc: ImageDocument, folder: str, stem: str,
+                          complete: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+        """``complete`` (export_all's arguments, made in the worker) with ``<stem>_av.png`` when ``doc`` has
+        artery/vein labels: a copy, its crossings marked in the worker (once, whatever the overwrite question
+        answers), their pixels counted in the sidecar's ``arteries_veins`` entry."""
+        marked = self.crossings(doc)
+        if marked is None:
+            return complete
+        path, once = OutputNames(folder, stem).av, []
+
+        def with_av() -> dict[str, Any]:
+            args = complete()
+            if not once:
+                once.append(marked())
+            labels = once[0]
+            info = args["info"]
+            entry = {**info.measurements.get("arteries_veins", {}), "crossing_pixels": int((labels == CROSSING).sum())}
+            return {**args, "info": replace(info, measurements={**info.measurements, "arteries_veins": entry}),
+                    "extra": [(path, lambda p: export_artery_vein(p, labels, overwrite=True)), *args["extra"]]}
+
+        return with_av
 
     def _dicom_seg(self, doc: ImageDocument, folder: str, stem: str) -> list[tuple[Path, Callable[[Path], Path]]]:
         """The DICOM Segmentation of a single-frame DICOM image (with arteries and veins once that task has a

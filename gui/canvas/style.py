@@ -23,6 +23,8 @@ class OverlayValues:
     heat_opacity: float = 0.7
     show_fov: bool = True
     show_av: bool = True
+    # Where an artery touches a vein, found on the shown labels (display only: gui.jobs.crossings)
+    show_crossings: bool = True
     # Red artery, blue vein and green crossing as in the datasets' files (AV_PRESETS has a colour-blind one)
     artery_color: str = "#ff2a2a"
     vein_color: str = "#2f6bff"

@@ -1,5 +1,5 @@
-"""OverlayControls: visibility, colour and opacity of the mask, heat map, FOV outline, arteries and veins,
-and the optic disc."""
+"""OverlayControls: visibility, colour and opacity of the mask, heat map, FOV outline, arteries and veins (with
+their crossings), and the optic disc."""
 
 from __future__ import annotations
 
@@ -59,6 +59,9 @@ class OverlayControls(QWidget):
         self.av_preset.setToolTip("Colour sets; the colour-blind one keeps arteries and veins apart for everyone")
         self.av_colors = {field: QPushButton() for field in AV_COLOR_FIELDS}
         self.av_opacity = _opacity_slider()
+        self.show_crossings = QCheckBox("Show crossings")
+        self.show_crossings.setToolTip("Where an artery touches a vein, in the crossing colour (found on the labels "
+                                       "for display and export; the labels themselves stay artery or vein)")
         self.show_disc = QCheckBox(f"Show with zones B and C ({first_key('show_disc')})")
         self.show_disc.setToolTip("Zone B (shaded): 0.5–1 disc diameter from the disc margin; zone C: 0.5–2")
         layout = QVBoxLayout(self)
@@ -68,8 +71,8 @@ class OverlayControls(QWidget):
                                               ("Opacity", self.mask_opacity)]),
                             ("Probability map", [self.show_heat, ("Colours", self.heatmap), ("Scale", self.color_bar),
                                                  ("Opacity", self.heat_opacity)]),
-                            ("Arteries and veins", [self.show_av, ("Colours", self.av_preset), *av_rows,
-                                                    ("Opacity", self.av_opacity)]),
+                            ("Arteries and veins", [self.show_av, self.show_crossings, ("Colours", self.av_preset),
+                                                    *av_rows, ("Opacity", self.av_opacity)]),
                             ("Optic disc", [self.show_disc]),
                             ("Field of view", [self.show_fov])):
             box = QGroupBox(title)
@@ -85,6 +88,7 @@ class OverlayControls(QWidget):
         self.heat_opacity.valueChanged.connect(lambda v: style.update(heat_opacity=v / 100))
         self.show_fov.toggled.connect(lambda on: style.update(show_fov=on))
         self.show_av.toggled.connect(lambda on: style.update(show_av=on))
+        self.show_crossings.toggled.connect(lambda on: style.update(show_crossings=on))
         self.av_preset.currentTextChanged.connect(lambda name: name in AV_PRESETS and style.use_av_preset(name))
         for field, button in self.av_colors.items():
             button.clicked.connect(lambda _on=False, f=field: self._pick_av_color(f))
@@ -96,7 +100,7 @@ class OverlayControls(QWidget):
     def _show(self, _names: set | None = None) -> None:
         v = self.overlay_style.values
         widgets = (self.show_mask, self.mask_opacity, self.show_heat, self.heatmap, self.heat_opacity, self.show_fov,
-                   self.show_av, self.av_preset, self.av_opacity, self.show_disc)
+                   self.show_av, self.show_crossings, self.av_preset, self.av_opacity, self.show_disc)
         blockers = [QSignalBlocker(w) for w in widgets]
         self.show_mask.setChecked(v.show_mask)
         self.mask_opacity.setValue(round(v.mask_opacity * 100))
@@ -105,6 +109,8 @@ class OverlayControls(QWidget):
         self.heat_opacity.setValue(round(v.heat_opacity * 100))
         self.show_fov.setChecked(v.show_fov)
         self.show_av.setChecked(v.show_av)
+        self.show_crossings.setChecked(v.show_crossings)
+        self.show_crossings.setEnabled(v.show_av)  # drawn over the arteries and veins only
         self.av_preset.setCurrentText(self.overlay_style.av_preset or CUSTOM)
         self.av_opacity.setValue(round(v.av_opacity * 100))
         self.show_disc.setChecked(v.show_disc)

@@ -15,10 +15,11 @@ from PySide6.QtGui import QColor, QImage
 import gui.actions.export
 import gui.dialogs.prompts
 from core.edit.artery_vein_ops import swapped_segment
-from core.io.artery_vein import ARTERY, VEIN
+from core.io.artery_vein import ARTERY, CROSSING, VEIN
 from core.io.export import read_artery_vein, read_mask
 from core.io.recovery import list_recoverable, load_autosave_labels
 from core.predict.artery_vein import inconsistent_fraction
+from core.predict.crossings import mark_crossings
 from gui.canvas.tools import Tool
 from tests.gui.conftest import FakeService
 from tests.gui.test_editing import SHIFT, drag, segment_and_wait
@@ -209,10 +210,11 @@ def test_export_writes_the_av_file_in_the_datasets_colours_from_the_worker(label
 
     assert threads and threads[0] != threading.main_thread().name  # written in the io job runner
     labels = read_artery_vein(tmp_path / "eye_av.png", (doc.height, doc.width))
-    np.testing.assert_array_equal(labels, doc.artery_vein)
+    np.testing.assert_array_equal(labels, mark_crossings(doc.artery_vein))  # crossings marked as segment --av does
     np.testing.assert_array_equal(read_mask(tmp_path / "eye_mask.png"), doc.mask != 0)  # the mask contract stays
     info = json.loads((tmp_path / "eye_info.json").read_text())
-    assert info["measurements"]["arteries_veins"] == {"model": "tiny_av.pt", "edited_by_hand": False}
+    assert info["measurements"]["arteries_veins"] == {"model": "tiny_av.pt", "edited_by_hand": False,
+                                                      "crossing_pixels": int((labels == CROSSING).sum())}
     assert info["measurements"]["optic_disc"] == doc.disc.as_dict()
 
 

@@ -18,6 +18,7 @@ from gui.canvas.layers.base import Connection, LayerAdapter
 from gui.canvas.render import labels_color_table, labels_to_qimage
 from gui.canvas.style import OverlayValues
 from gui.document.document import ARTERIES_VEINS, ImageDocument
+from gui.jobs.crossings import LiveCrossings
 
 
 class LabelsAdapter(LayerAdapter):
@@ -100,10 +101,32 @@ class VesselLabelsAdapter(LabelsAdapter):
 
 
 class ArteryVeinLabelsAdapter(LabelsAdapter):
-    """The artery/vein labels: arteries, veins and crossings each in their colour."""
+    """The artery/vein labels: arteries, veins and crossings each in their colour.
+
+    The model has no crossing class: with crossings shown, the pixels where an artery touches a vein
+    (core.predict.crossings, found in the worker by the LiveCrossings given to :meth:`draw_crossings`) are
+    drawn in the crossing colour instead of their label's. Display only: the document's labels never hold
+    them, so undo, autosave and the hand-edit flag never see them. A canvas given no LiveCrossings shows none.
+    """
 
     name = "arteries_veins"
     task = ARTERIES_VEINS
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.crossings: LiveCrossings | None = None
+
+    def draw_crossings(self, live: LiveCrossings) -> None:
+        """Draw the crossing marks ``live`` finds (it follows this layer's document and style)."""
+        self.crossings = live
+        live.changed.connect(self.refresh)
+        live.set_document(self.document)
+        live.set_active(self._crossings_shown())
+
+    def bind(self, document: ImageDocument | None) -> None:
+        if self.crossings is not None:
+            self.crossings.set_document(document)
+        super().bind(document)
 
     def connections(self, document: ImageDocument) -> list[Connection]:
         return [(document.labelsChanged, self._on_labels)]
@@ -111,7 +134,24 @@ class ArteryVeinLabelsAdapter(LabelsAdapter):
     def _on_labels(self, task: str, rect: QRect) -> None:
         if task == self.task:
             self.refresh(rect)
+            if self.crossings is not None:
+                self.crossings.labels_changed()
 
     def style_look(self, values: OverlayValues) -> Hashable:
         colors = ((ARTERY, values.artery_color), (VEIN, values.vein_color), (CROSSING, values.crossing_color))
-        return values.show_av, colors, values.av_opacity
+        return values.show_av, colors, values.av_opacity, values.show_crossings
+
+    def apply(self, values: OverlayValues) -> None:
+        super().apply(values)
+        if self.crossings is not None:
+            self.crossings.set_active(self._crossings_shown())
+
+    def _crossings_shown(self) -> bool:
+        return bool(self.look and self.look[0] and self.look[3])
+
+    def _shown(self, labels: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
+        marks = self.crossings.marks if self.crossings is not None and self._crossings_shown() else None
+        part = labels[rows, cols]
+        if marks is None or marks.shape != labels.shape:
+            return part
+        return np.where(marks[rows, cols] & (part != 0), np.uint8(CROSSING), part).astype(np.uint8)
