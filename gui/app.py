@@ -95,6 +95,9 @@ class ScreenshotRun:
         QTimer.singleShot(200, self._grab)  # let the overlay paint first
 
     def _grab(self) -> None:
+        if self.window.jobs.busy():  # what the window still computes for the picture (the crossing marks)
+            QTimer.singleShot(100, self._grab)
+            return
         out = Path(self.out)  # type: ignore[arg-type]
         if not self.window.grab().save(str(out)):
             print(f"retinaseg-gui: cannot write the screenshot {out}", file=sys.stderr)
