@@ -28,7 +28,7 @@ RADIUS_FACTOR = 0.5
 #: Contact pixels this close (Chebyshev, px) belong to one place.
 PLACE_DISTANCE = 5
 #: Margin (px) around a place within which its vessel width is measured: more than the widest vessel's half.
-WIDTH_MARGIN = 64
+WIDTH_MARGIN = 32
 
 
 @dataclass(frozen=True)
