@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -24,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QRect  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from benchmarks.timing import timed  # noqa: E402
 
 H, W = 2336, 3504
 
@@ -41,16 +41,6 @@ def typed_tree(rng: np.random.Generator, lines: int = 40) -> np.ndarray:
             line = np.abs(xx - centre) < rng.uniform(2, 7)
         labels[line] = 1 + (i // 2) % 2
     return labels
-
-
-def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    """Best of ``repeat`` wall-clock runs in ms (a shared machine slows some runs), and the last result."""
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t)
-    return best * 1000, result
 
 
 def main() -> None:
