@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, QRect, QTimer, Signal
+from PySide6.QtCore import QObject, QRect, Signal
 
 from core.edit.mask_ops import Box
+from gui.jobs.live_result import LiveResult
 from gui.jobs.runner import Job, JobProgress, JobRunner
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ CROSSINGS_KIND = "crossings"
 DELAY_MS = 60
 
 
-class LiveCrossings(QObject):
+class LiveCrossings(LiveResult):
     """The crossing marks of the shown document's artery/vein labels, found again in the worker after every change.
 
     Its layer (gui.canvas.layers.labels.ArteryVeinLabelsAdapter) tells it the document, each change of the labels
@@ -100,42 +101,20 @@ class LiveCrossings(QObject):
     changed = Signal(QRect)
 
     def __init__(self, jobs: JobRunner, parent: QObject | None = None, delay_ms: int = DELAY_MS) -> None:
-        super().__init__(parent)
-        self._jobs = jobs
+        super().__init__(jobs, CROSSINGS_KIND, delay_ms, False, parent)
         self.document: ImageDocument | None = None
         self.found: CrossingMarks | None = None  # the last marks delivered, for the shown document
-        self._version = 0  # counts changes of the labels; the marks are current when found at the latest
-        self._found_version = -1
-        self._rid: int | None = None
-        self._rid_version = -1
-        self._active = False
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(delay_ms)
-        self.timer.timeout.connect(self._submit)
-        jobs.finished.connect(self._on_finished)
-        jobs.failed.connect(self._on_failed)
 
     @property
     def marks(self) -> np.ndarray | None:
         """H×W bool, the crossing pixels last found (perhaps on labels since changed); None without any."""
         return None if self.found is None else self.found.marks
 
-    @property
-    def current(self) -> bool:
-        """The marks describe the shown labels as they are now."""
-        return self.found is not None and self._found_version == self._version
-
-    @property
-    def busy(self) -> bool:
-        """A change is waiting for its timer or its job."""
-        return self.timer.isActive() or self._rid is not None
-
     def set_document(self, doc: ImageDocument | None) -> None:
         """Follow ``doc`` (None: nothing); the marks of the one before are dropped silently (the layer redraws
         the new document anyway)."""
         self.document = doc
-        self._drop()
+        self._cancel()
         self.found = None
         self.labels_changed()
 
@@ -145,56 +124,42 @@ class LiveCrossings(QObject):
             return
         self._active = active
         if not active:
-            self._drop()
+            self._cancel()
         elif not self.current:
             self.timer.start()
 
     def labels_changed(self) -> None:
         """The shown labels changed: find the marks again after a pause."""
-        self._version += 1
-        if self._active:
-            self.timer.start()
+        self._changed()
 
     def find_now(self) -> int | None:
         """Start finding at once (skipping the pause); the request id, None when there are no labels."""
-        self.timer.stop()
-        return self._submit()
+        return self._submit_now()
 
-    def _drop(self) -> None:
-        self.timer.stop()
-        if self._rid is not None:
-            self._jobs.cancel(self._rid)
-            self._rid = None
+    @property
+    def _result(self) -> CrossingMarks | None:
+        return self.found
 
-    def _submit(self) -> int | None:
+    def _job(self) -> Job | None:
         labels = self.document.artery_vein if self.document is not None else None
         if labels is None:
-            if self.found is not None:
-                self.found = None
-                self.changed.emit(QRect())
+            self._clear()
             return None
-        self._rid = self._jobs.submit(crossings_job(labels.copy(), self.marks), kind=CROSSINGS_KIND)
-        self._rid_version = self._version
-        return self._rid
+        return crossings_job(labels.copy(), self.marks)
 
-    def _on_finished(self, rid: int, result: object) -> None:
-        if rid != self._rid:
-            return
-        self._rid = None
-        if self._rid_version != self._version:
-            return  # the labels changed meanwhile: the newer job's marks will follow
-        found: CrossingMarks = result  # type: ignore[assignment]
-        self.found, self._found_version = found, self._rid_version
+    def _delivered(self, found: CrossingMarks) -> None:  # type: ignore[override]
+        self.found = found
         if found.changed is not None:
             y0, x0, y1, x1 = found.changed
             self.changed.emit(QRect(x0, y0, x1 - x0, y1 - y0))
 
-    def _on_failed(self, rid: int, _message: str) -> None:
-        if rid == self._rid:  # a bug in the marking (the runner printed it): show none rather than wrong ones
-            self._rid = None
-            if self.found is not None:
-                self.found = None
-                self.changed.emit(QRect())
+    def _failed(self, _message: str, _latest: bool) -> None:
+        self._clear()  # a bug in the marking (the runner printed it): show none rather than wrong ones
+
+    def _clear(self) -> None:
+        if self.found is not None:
+            self.found = None
+            self.changed.emit(QRect())
 
     # export ------------------------------------------------------------------------------------------------
     def for_export(self, doc: ImageDocument) -> Callable[[], np.ndarray] | None:

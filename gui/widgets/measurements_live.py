@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from gui.document.document import ImageDocument
+from gui.jobs.live_result import LiveResult
 from gui.jobs.measurements import MeasureRequest, SkeletonCache, compute, measure_job, measure_request
-from gui.jobs.runner import JobRunner
+from gui.jobs.runner import Job, JobRunner
 
 if TYPE_CHECKING:
     from core.measure.biomarkers import BiomarkerReport
@@ -29,7 +30,7 @@ MEASURE_KIND = "measure"
 DELAY_MS = 60
 
 
-class LiveMeasurements(QObject):
+class LiveMeasurements(LiveResult):
     #: the values shown are out of date; new ones are on their way
     stale = Signal()
     #: the report of the shown document, as it is now
@@ -40,24 +41,12 @@ class LiveMeasurements(QObject):
     empty = Signal(str)
 
     def __init__(self, jobs: JobRunner, parent: QObject | None = None, delay_ms: int = DELAY_MS) -> None:
-        super().__init__(parent)
-        self._jobs = jobs
+        super().__init__(jobs, MEASURE_KIND, delay_ms, True, parent)
         self._cache = SkeletonCache()  # the worker's; never touched here
         self.document: ImageDocument | None = None
         self.field_angle_deg: float | None = None
         self.report: BiomarkerReport | None = None  # the last report delivered, for the shown document
-        self._version = 0  # counts changes of the shown document; a report is current when made at the latest
-        self._report_version = -1
-        self._rid: int | None = None
-        self._rid_version = -1
-        self._active = True
         self._connections: list[tuple] = []
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(delay_ms)
-        self.timer.timeout.connect(self._submit)
-        jobs.finished.connect(self._on_finished)
-        jobs.failed.connect(self._on_failed)
 
     # what to follow --------------------------------------------------------------------------------
     def set_document(self, doc: ImageDocument | None) -> None:
@@ -89,57 +78,36 @@ class LiveMeasurements(QObject):
             self.timer.stop()
 
     # the live loop -------------------------------------------------------------------------------------
-    @property
-    def current(self) -> bool:
-        """The report delivered describes the shown document as it is now."""
-        return self.report is not None and self._report_version == self._version
-
-    @property
-    def busy(self) -> bool:
-        """A change is waiting for its timer or its job."""
-        return self.timer.isActive() or self._jobs.active(MEASURE_KIND) is not None
-
     def changed(self, *_args: object) -> None:
         """Something the biomarkers depend on changed: the values are stale, measure after a pause."""
-        self._version += 1
+        self._changed()
         if self.document is None or self.document.mask is None:
-            self.timer.stop()
-            self._jobs.cancel_kind(MEASURE_KIND)
-            self.report, self._rid = None, None
+            self._cancel()
+            self.report = None
             self.empty.emit("No image open." if self.document is None else
                             "Segment the image or draw vessels to measure them.")
             return
         self.stale.emit()
-        if self._active:
-            self.timer.start()
 
     def measure_now(self) -> int | None:
         """Start measuring at once (skipping the pause); the request id, None when there is nothing to measure."""
-        self.timer.stop()
-        return self._submit()
+        return self._submit_now()
 
-    def _submit(self) -> int | None:
+    @property
+    def _result(self) -> BiomarkerReport | None:
+        return self.report
+
+    def _job(self) -> Job | None:
         request = measure_request(self.document, self.field_angle_deg) if self.document is not None else None
-        if request is None:
-            return None
-        self._rid = self._jobs.submit(measure_job(self._cache, request), kind=MEASURE_KIND)
-        self._rid_version = self._version
-        return self._rid
+        return None if request is None else measure_job(self._cache, request)
 
-    def _on_finished(self, rid: int, report: object) -> None:
-        if rid != self._rid:
-            return
-        self._rid = None
-        if self._rid_version != self._version:
-            return  # the document changed meanwhile: the newer job's report will follow
-        self.report, self._report_version = report, self._rid_version  # type: ignore[assignment]
+    def _delivered(self, report: BiomarkerReport) -> None:  # type: ignore[override]
+        self.report = report
         self.measured.emit(report)
 
-    def _on_failed(self, rid: int, message: str) -> None:
-        if rid == self._rid:
-            self._rid = None
-            if self._rid_version == self._version:
-                self.failed.emit(message)
+    def _failed(self, message: str, latest: bool) -> None:
+        if latest:
+            self.failed.emit(message)
 
     # export --------------------------------------------------------------------------------------------
     def for_export(self, doc: ImageDocument) -> Callable[[], BiomarkerReport] | None:
