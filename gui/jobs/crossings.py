@@ -1,8 +1,8 @@
 """The crossing marks' job: where the arteries and veins of artery/vein labels touch (core.predict.crossings),
 in the worker thread.
 
-Marking takes seconds on a 3504×2336 image (distance transform and per-place statistics over the whole image;
-benchmarks/gui_crossings.py), so the GUI never runs it itself. The marks are a display and export matter: the
+Marking takes about 0.2 s on a 3504×2336 image (benchmarks/gui_crossings.py), too long for the GUI thread
+after every stroke, so the GUI never runs it itself. The marks are a display and export matter: the
 document's labels never get the crossing value (it would count as a hand edit of the model's labels).
 """
 
