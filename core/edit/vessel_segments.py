@@ -15,20 +15,47 @@ from skimage.morphology import skeletonize
 _EIGHT = np.ones((3, 3), bool)
 
 
-def segment_map(vessels: np.ndarray) -> np.ndarray:
-    """int32 H×W: the segment number (1…N) of every vessel pixel, 0 elsewhere."""
+def _box(vessels: np.ndarray) -> tuple[slice, slice]:
+    """The mask's bounding box with a 1-px margin (the skeleton needs background around it)."""
+    rows, cols = np.flatnonzero(vessels.any(1)), np.flatnonzero(vessels.any(0))
+    return slice(max(rows[0] - 1, 0), rows[-1] + 2), slice(max(cols[0] - 1, 0), cols[-1] + 2)
+
+
+def _cut_skeleton(mask: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    skeleton = skeletonize(mask)
+    neighbours = ndi.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant") - 1
+    branch = skeleton & (neighbours >= 3)
+    junctions = skeleton & ndi.binary_dilation(branch, _EIGHT)
+    labels, count = ndi.label(skeleton & ~junctions, structure=_EIGHT)
+    return labels, count, junctions
+
+
+def centreline_pieces(vessels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mask's skeleton cut at its branch points: int32 H×W piece numbers (1…N, the numbers of
+    :func:`segment_map`) on the skeleton between branch points, and the bool H×W junction pixels (the
+    skeleton at and beside branch points, where pieces meet)."""
+    vessels = np.asarray(vessels, bool)
+    pieces, junctions = np.zeros(vessels.shape, np.int32), np.zeros(vessels.shape, bool)
+    if vessels.any():
+        box = _box(vessels)
+        pieces[box], _, junctions[box] = _cut_skeleton(vessels[box])
+    return pieces, junctions
+
+
+def segment_map(vessels: np.ndarray, pieces: np.ndarray | None = None) -> np.ndarray:
+    """int32 H×W: the segment number (1…N) of every vessel pixel, 0 elsewhere. ``pieces``: the mask's
+    :func:`centreline_pieces`, when the caller has them already (the skeleton is not computed again)."""
     vessels = np.asarray(vessels, bool)
     out = np.zeros(vessels.shape, np.int32)
     if not vessels.any():
         return out
-    rows, cols = np.flatnonzero(vessels.any(1)), np.flatnonzero(vessels.any(0))
-    box = (slice(max(rows[0] - 1, 0), rows[-1] + 2), slice(max(cols[0] - 1, 0), cols[-1] + 2))
+    box = _box(vessels)
     mask = vessels[box]
-    skeleton = skeletonize(mask)
-    neighbours = ndi.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant") - 1
-    branch = skeleton & (neighbours >= 3)
-    pieces = skeleton & ~ndi.binary_dilation(branch, _EIGHT)
-    labels, count = ndi.label(pieces, structure=_EIGHT)
+    if pieces is None:
+        labels, count, _ = _cut_skeleton(mask)
+    else:
+        labels = np.asarray(pieces[box], np.int32)
+        count = int(labels.max())
     if count == 0:  # blobs or tiny specks: each connected piece of the mask is one segment
         labels, count = ndi.label(mask, structure=_EIGHT)
         out[box] = labels
