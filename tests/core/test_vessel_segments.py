@@ -46,7 +46,7 @@ def test_segment_typing_takes_the_majority_and_removes_flips() -> None:
     p_vein[29:32, 2:25] = 0.1
     p_artery[29:32, 10:12], p_vein[29:32, 10:12] = 0.1, 0.8  # ... with a short flip inside it
     per_pixel = classify_vessels(vessels, p_artery, p_vein, consistent=False)
-    per_segment = classify_vessels(vessels, p_artery, p_vein, consistent=True)
+    per_segment = classify_vessels(vessels, p_artery, p_vein, typing="per_segment")
     assert per_pixel[30, 11] == VEIN and per_segment[30, 11] == ARTERY
     assert per_segment[30, 55] == VEIN and (per_segment[~vessels] == 0).all()
     assert inconsistent_fraction(vessels, per_pixel) > 0
