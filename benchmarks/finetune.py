@@ -84,6 +84,7 @@ def run(base: Checkpoint, images: list[CorrectedImage], settings: FinetuneSettin
     log(f"  {len(images)} image(s), lr {settings.lr:g}, BN {'frozen' if settings.freeze_batchnorm else 'updated'}, "
         f"{f'anchor {settings.anchor:g}, ' if settings.anchor else ''}"
         f"{f'trainable {settings.trainable}, ' if settings.trainable != 'all' else ''}"
+        f"{f'consistency {settings.consistency:g}, ' if settings.consistency else ''}"
         f"blend {settings.blend:g}, {settings.minutes:g} min: {out.steps} steps in {out.seconds / 60:.2f} min "
         f"({cpu / 60:.2f} min of CPU time); "
         f"{check}; wrong pixels on the images used {wrong[0]} -> {wrong[1]}; offered {out.offered}"
@@ -108,10 +109,12 @@ class GridEntry:
     blends: tuple[float, ...]
     anchor: float = 0.0
     trainable: str = "all"
+    consistency: float = 0.0
 
     def settings(self, minutes: float, steps: int) -> FinetuneSettings:
         return FinetuneSettings(minutes=minutes, max_steps=steps, lr=self.lr, freeze_batchnorm=self.frozen,
-                                blend=1.0, anchor=self.anchor, trainable=self.trainable)
+                                blend=1.0, anchor=self.anchor, trainable=self.trainable,
+                                consistency=self.consistency)
 
 
 def grid_entry(text: str) -> GridEntry:
@@ -119,10 +122,11 @@ def grid_entry(text: str) -> GridEntry:
     if bn not in ("frozen", "updated"):
         raise argparse.ArgumentTypeError(f"{text}: BatchNorm must be frozen or updated")
     extra = dict(o.split("=", 1) for o in options if "=" in o)
-    if len(extra) != len(options) or not set(extra) <= {"anchor", "trainable"}:
-        raise argparse.ArgumentTypeError(f"{text}: options are anchor=A and trainable=all|decoder")
+    if len(extra) != len(options) or not set(extra) <= {"anchor", "trainable", "consistency"}:
+        raise argparse.ArgumentTypeError(f"{text}: options are anchor=A, trainable=all|decoder, consistency=C")
     entry = GridEntry(float(lr), bn == "frozen", tuple(float(b) for b in blends.split("/")),
-                      float(extra.get("anchor", 0.0)), extra.get("trainable", "all"))
+                      float(extra.get("anchor", 0.0)), extra.get("trainable", "all"),
+                      float(extra.get("consistency", 0.0)))
     problem = entry.settings(5.0, 100).problem()
     if problem:
         raise argparse.ArgumentTypeError(f"{text}: {problem}")
@@ -151,10 +155,12 @@ def tune(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: float
     log()
     log(f"Validation only (3 corrected images, 2 trained on, at most {steps} steps or {minutes:g} min each): "
         f"CHASE_DB1 {', '.join(CHASE_VALIDATION)}; DRIVE {', '.join(DRIVE_VALIDATION)}")
-    log("| lr | BatchNorm | anchor | trainable | blend | steps | CHASE val F1 (gain) | DRIVE val F1 (change) |")
-    log("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    log("| lr | BatchNorm | anchor | trainable | consistency | blend | steps | CHASE val F1 (gain) | "
+        "DRIVE val F1 (change) |")
+    log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for e, b, n, c, d in rows:
-        log(f"| {e.lr:g} | {'frozen' if e.frozen else 'updated'} | {e.anchor:g} | {e.trainable} | {b:g} | {n} | "
+        log(f"| {e.lr:g} | {'frozen' if e.frozen else 'updated'} | {e.anchor:g} | {e.trainable} | "
+            f"{e.consistency:g} | {b:g} | {n} | "
             f"{c:.4f} ({c - before[0]:+.4f}) | {d:.4f} ({d - before[1]:+.4f}) |")
 
 
@@ -214,6 +220,7 @@ def clinic(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: flo
 def settings_text(s: FinetuneSettings) -> str:
     return (f"max {s.max_steps} steps, lr {s.lr:g}, crop {s.crop}, batch {s.batch_size}, BatchNorm "
             f"{'frozen' if s.freeze_batchnorm else 'updated'}, anchor {s.anchor:g}, trainable {s.trainable}, "
+            f"consistency {s.consistency:g}, "
             f"blend {s.blend:g}")
 
 

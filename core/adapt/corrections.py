@@ -76,13 +76,17 @@ class FinetuneSettings:
     #: the model kept is base + blend × (fine-tuned - base): below 1 it keeps more of what the base knew
     #: about other cameras for part of the gain on the new one (weight-space ensembling, WiSE-FT);
     #: 1 adapts fully to the new camera
-    blend: float = 0.4
+    blend: float = 0.9
     #: how strongly weights the base's own training images depend on stay where they were (the EWC
     #: strength λ, over importance divided by its mean); only for a base that carries its weights'
     #: importance (``core.ml.importance``), else nothing is held; 0 holds nothing
     anchor: float = 0.0
     #: which weights learn: "all", or "decoder" (the upsampling path and the output layer)
     trainable: str = "all"
+    #: weight of the base's answers kept on the corrected images recoloured to the base's training colours
+    #: (``core.ml.consistency``): ties what is learnt to the new camera; 0 keeps nothing. Only for a base
+    #: that normalises by dataset statistics (one that standardises each image sees no recolouring)
+    consistency: float = 1.0
 
     def problem(self) -> str:
         """Why these settings cannot run ('' when they can)."""
@@ -100,6 +104,8 @@ class FinetuneSettings:
             return f"blend must be in (0, 1], got {self.blend}"
         if not 0 <= self.anchor < float("inf"):
             return f"anchor must be 0 or above, got {self.anchor}"
+        if not 0 <= self.consistency < float("inf"):
+            return f"consistency must be 0 or above, got {self.consistency}"
         if self.trainable not in TRAINABLE:
             return f"trainable must be one of {', '.join(TRAINABLE)}, got {self.trainable!r}"
         return ""

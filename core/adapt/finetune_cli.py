@@ -24,7 +24,10 @@ def add_finetune_parser(sub) -> None:  # type: ignore[no-untyped-def]
     fi.add_argument("--lr", type=float, help="learning rate (default: 0.005)")
     fi.add_argument("--blend", type=float, metavar="B",
                     help="keep base + B × (fine-tuned - base): 1 adapts fully to your camera, lower values keep "
-                         "more of what the base model does on other cameras (default: 0.4)")
+                         "more of what the base model does on other cameras (default: 0.9)")
+    fi.add_argument("--consistency", type=float, metavar="W",
+                    help="weight of the base model's answers kept on your images recoloured to its training "
+                         "colours, so that what is learnt stays with your camera; 0 keeps nothing (default: 1)")
     fi.add_argument("--seed", type=int, help="random seed (default: 0)")
     fi.add_argument("--no-hold-out", action="store_true",
                     help="train on every image instead of keeping the last by name aside to check on")
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from core.resources import default_model_path
 
     given = {"minutes": args.minutes, "max_steps": args.max_steps, "lr": args.lr, "seed": args.seed,
-             "blend": args.blend}
+             "blend": args.blend, "consistency": args.consistency}
     settings = FinetuneSettings(**{k: v for k, v in given.items() if v is not None}, hold_out=not args.no_hold_out)
     out: Path = args.out
     problem = (settings.problem()

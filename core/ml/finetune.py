@@ -20,6 +20,9 @@ The recipe is training's (``core.ml.train``): the base's Preprocessing, ``Traini
 - **The weights the base's training images depend on are held** (``anchor``), when the base carries
   their importance (``core.ml.importance``, computed when the model was made): elastic weight
   consolidation, so the new camera is learnt mostly with weights the old cameras do not need.
+- **The base's answers kept on the corrected images in its own training colours** (``consistency``,
+  ``core.ml.consistency``): the corrections teach the new camera, and the same images recoloured to
+  the base's training colours teach that nothing changes for the old cameras.
 - **A blend with the base** (``blend``): the model kept lies between the base and the fine-tuned
   weights (weight-space ensembling, as WiSE-FT): most of the gain on the new camera for a fraction of
   what fine-tuning on it alone forgets about the others.
@@ -50,6 +53,7 @@ from core.measure.fov import estimate_fov, fov_diameter
 from core.measure.metrics import mask_scores
 from core.measure.validation import labelled_vessel_range
 from core.ml.checkpoint import Checkpoint, model_checkpoint
+from core.ml.consistency import RecolouredConsistency, applies
 from core.ml.importance import Anchor
 from core.ml.losses import ArteryVeinLoss, SegmentationLoss
 from core.ml.train import (
@@ -275,8 +279,10 @@ def _train(base: Checkpoint, samples: list[Sample], settings: FinetuneSettings, 
     data = TrainingImages(scaled, base.preprocessing, task.name)
     # crops no larger than the largest image: padding small images to a full crop only costs time
     crop = min(settings.crop, 16 * math.ceil(max(max(s.vessels.shape) for s in scaled) / 16))
-    transform = Compose([_Window(math.ceil(crop / SCALE_JITTER[0]) + 2),
-                         *training_transforms(crop, base.preprocessing, SCALE_JITTER).transforms])
+    window = _Window(math.ceil(crop / SCALE_JITTER[0]) + 2)
+    transform = Compose([window, *training_transforms(crop, base.preprocessing, SCALE_JITTER).transforms])
+    consistency = (RecolouredConsistency(base, scaled, crop, window, max(1, settings.batch_size // 2), SCALE_JITTER)
+                   if settings.consistency > 0 and applies(base) else None)
     recipe = TrainConfig()
     weights = tuple(base.recipe.get("class_weights", recipe.class_weights))
     dice = float(base.recipe.get("dice_weight", recipe.dice_weight))
@@ -306,6 +312,8 @@ def _train(base: Checkpoint, samples: list[Sample], settings: FinetuneSettings, 
         images, targets = _batch(data, transform, settings.batch_size, gen)
         with torch.autocast("cpu", enabled=autocast):
             loss = criterion(model(images.contiguous(memory_format=torch.channels_last))["out"], targets)
+            if consistency is not None:
+                loss = loss + settings.consistency * consistency.loss(model, gen)
         if not torch.isfinite(loss):
             return model, step, (f"the loss became {loss.item()} at step {step + 1}: the fine-tuning diverged "
                                  "(try a lower learning rate); nothing was kept")
@@ -375,6 +383,16 @@ def _new_checkpoint(base: Checkpoint, model: torch.nn.Module, samples: list[Samp
     )
 
 
+def _consistency_rule(base: Checkpoint, settings: FinetuneSettings) -> str:
+    """How the base's answers were kept on the corrected images recoloured to its training colours."""
+    if settings.consistency <= 0:
+        return "none"
+    if not applies(base):
+        return "none: the base standardises each image itself, so a recoloured image looks the same to it"
+    return (f"weight {settings.consistency:g}: the base's answers kept on the corrected images recoloured "
+            "to its training colours")
+
+
 def _anchor_rule(base: Checkpoint, settings: FinetuneSettings) -> str:
     """How the weights were held near the base's, for the card."""
     if settings.anchor <= 0:
@@ -407,5 +425,6 @@ def _card(base: Checkpoint, images: Sequence[CorrectedImage], held_out: Sample |
         "threshold": {**base.thresholds, "rule": "kept from the base model"},
         "batchnorm": "frozen at the base model's statistics" if settings.freeze_batchnorm else "updated",
         "anchor": _anchor_rule(base, settings),
+        "consistency": _consistency_rule(base, settings),
         "hardware": hardware(),
     }

@@ -28,7 +28,8 @@ from tests.conftest import synthetic_fundus
 ROOT = Path(__file__).resolve().parents[2]
 PRE = Preprocessing((0.5, 0.3, 0.2), (0.2, 0.1, 0.1))
 #: Steps bound the tiny runs (minutes is generous), so a busy machine changes their duration, not their result.
-QUICK = FinetuneSettings(minutes=30, max_steps=60, lr=0.05, crop=64, batch_size=4, blend=1.0)
+#: A random-weight base has no answers worth keeping: the consistency term has its own tests.
+QUICK = FinetuneSettings(minutes=30, max_steps=60, lr=0.05, crop=64, batch_size=4, blend=1.0, consistency=0.0)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -355,3 +356,50 @@ def test_training_only_the_decoder_leaves_the_encoder_as_it_was():
 def test_settings_that_cannot_hold_or_choose_weights_are_refused():
     assert FinetuneSettings(anchor=-1).problem() == "anchor must be 0 or above, got -1"
     assert FinetuneSettings(trainable="encoder").problem() == "trainable must be one of all, decoder, got 'encoder'"
+
+
+def _answers_in_base_colours(ckpt, images: list[CorrectedImage]) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    """Vessel probabilities of ``ckpt`` on ``images`` standardised inside their FOV (the base's mean colour)."""
+    from core.ml.finetune import _sample
+
+    standardised = replace(ckpt.preprocessing, normalization="fov")
+    model = ckpt.build_model()
+    out = []
+    with torch.no_grad():
+        for c in images:
+            s = _sample(c, ckpt.task)
+            x = standardised.normalize(torch.from_numpy(s.image).permute(2, 0, 1).float() / 255, s.fov)
+            out.append(model(x[None])["out"].softmax(1)[0, 1][torch.from_numpy(s.fov)])
+    return torch.cat(out)
+
+
+def test_the_consistency_keeps_the_base_answers_on_the_images_in_its_own_colours():
+    base = tiny_base()
+    images = corrected(["a", "b"])
+    steps = replace(QUICK, max_steps=20, hold_out=False)
+    before = _answers_in_base_colours(base, images)
+
+    free = finetune(base, images, steps)
+    kept = finetune(base, images, replace(steps, consistency=10.0))
+
+    assert free.checkpoint is not None and kept.checkpoint is not None
+    drift_free = (_answers_in_base_colours(free.checkpoint, images) - before).abs().mean()
+    drift_kept = (_answers_in_base_colours(kept.checkpoint, images) - before).abs().mean()
+    assert drift_kept < 0.5 * drift_free, (float(drift_kept), float(drift_free))
+    assert all(a < b for b, a in kept.wrong_pixels.values()), "the corrections are still learnt"
+    assert kept.card["consistency"].startswith("weight 10: the base's answers kept")
+    assert free.card["consistency"] == "none"
+
+
+def test_a_base_that_standardises_each_image_gets_no_consistency_term():
+    base = replace(tiny_base(), preprocessing=replace(PRE, normalization="fov"))
+    images = corrected(["a", "b"])
+    steps = replace(QUICK, max_steps=5, hold_out=False)
+
+    free = finetune(base, images, steps).checkpoint
+    asked = finetune(base, images, replace(steps, consistency=10.0))
+
+    assert free is not None and asked.checkpoint is not None
+    assert all(torch.equal(w, free.state_dict[k]) for k, w in asked.checkpoint.state_dict.items())
+    assert asked.card["consistency"].startswith("none: the base standardises each image itself")
+    assert FinetuneSettings(consistency=-0.5).problem() == "consistency must be 0 or above, got -0.5"
