@@ -1,12 +1,12 @@
 """Crossings on typed vessels: where an artery and a vein touch, a small disk labelled crossing.
 
-The artery/vein model has no crossing class, and segment voting (core.predict.artery_vein) gives the arms of
-a crossing their own types, so where an artery crosses a vein the two types touch in the middle of it. Each
+The artery/vein model has no crossing class, and the typing (core.predict.artery_vein) gives the two vessels
+of a crossing their own types, so where an artery crosses a vein the two types touch in the middle of it. Each
 place where they touch (touching pixels closer than two pixels to each other are one place) is marked: the
 vessel pixels within ``radius_factor`` local vessel widths of its centre become crossing. An artery and a vein
 also touch where the typing is wrong (a branch typed unlike its trunk), so some marks are no crossing; on the
-RITE labels of the DRIVE training images about two in three marks are at a real crossing and three in four
-crossings are marked (docs/artery_vein.md, ``benchmarks/av_crossings.py``).
+masks the app types on the DRIVE training images about three in four marks are at a real crossing and seven in
+ten crossings are marked (docs/artery_vein.md, ``benchmarks/av_crossings.py``).
 """
 
 from __future__ import annotations
