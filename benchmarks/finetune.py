@@ -46,6 +46,7 @@ from core.io.datasets import (  # noqa: E402
 )
 from core.measure.evaluate import dataset_samples, evaluate  # noqa: E402
 from core.ml.checkpoint import Checkpoint, load_checkpoint, save_checkpoint  # noqa: E402
+from core.ml.consistency import applies  # noqa: E402
 from core.ml.finetune import FinetuneOutcome, blended, finetune  # noqa: E402
 from core.ml.importance import with_importance  # noqa: E402
 from core.ml.inference import Segmenter  # noqa: E402
@@ -177,7 +178,7 @@ def clinic(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: flo
     log(f"base: CHASE_DB1 test F1 {before[0]:.4f}, DRIVE test F1 {before[1]:.4f} "
         f"({time.perf_counter() - t0:.0f} s to score 28 images)")
     by_name = {s.name: s for s in chase_train}
-    settings = FinetuneSettings(minutes=minutes)
+    settings = FinetuneSettings(minutes=minutes).resolved(consistency_applies=applies(base))
     nan = (float("nan"), float("nan"))
     rows, gains = [], {}
     for n in (1, 3, 5):
@@ -267,7 +268,7 @@ def memory(base: Checkpoint, data: Path) -> None:
     """Peak memory of a short run on the largest photographs of the pool: two HRF images, 3504×2336."""
     files = find_hrf(data_folder(data, "hrf"), "training")[:2]
     images = corrected([load_sample(f, "hrf") for f in files])
-    out = run(base, images, FinetuneSettings(max_steps=5))
+    out = run(base, images, FinetuneSettings(max_steps=5).resolved(consistency_applies=applies(base)))
     log(f"two {images[0].image.shape[1]}×{images[0].image.shape[0]} photographs, {out.steps} steps: peak memory of "
         f"the process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 

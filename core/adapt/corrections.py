@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,11 @@ from core.io.outputs import OutputNames, input_stem
 RESULT_SUFFIXES = ("_mask", "_prob", "_av", "_overlay")
 #: Which weights a fine-tuning may change (FinetuneSettings.trainable).
 TRAINABLE = ("all", "decoder")
+#: The default blend when the consistency term ties the change to the new camera, and when it cannot (a base
+#: that standardises each image sees no recolouring): each the largest gain on validation images whose loss
+#: on the other camera stayed within 0.01 (docs/finetune.md).
+BLEND_WITH_CONSISTENCY = 0.9
+BLEND_ALONE = 0.4
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,9 @@ class FinetuneSettings:
     freeze_batchnorm: bool = True
     #: the model kept is base + blend × (fine-tuned - base): below 1 it keeps more of what the base knew
     #: about other cameras for part of the gain on the new one (weight-space ensembling, WiSE-FT);
-    #: 1 adapts fully to the new camera
-    blend: float = 0.9
+    #: 1 adapts fully to the new camera; None: BLEND_WITH_CONSISTENCY where the consistency term applies,
+    #: else BLEND_ALONE (:meth:`resolved`)
+    blend: float | None = None
     #: how strongly weights the base's own training images depend on stay where they were (the EWC
     #: strength λ, over importance divided by its mean); only for a base that carries its weights'
     #: importance (``core.ml.importance``), else nothing is held; 0 holds nothing
@@ -87,6 +93,14 @@ class FinetuneSettings:
     #: (``core.ml.consistency``): ties what is learnt to the new camera; 0 keeps nothing. Only for a base
     #: that normalises by dataset statistics (one that standardises each image sees no recolouring)
     consistency: float = 1.0
+
+    def resolved(self, consistency_applies: bool) -> FinetuneSettings:
+        """These settings with the default blend filled in for a base where the consistency term does
+        (``consistency_applies``) or does not apply."""
+        if self.blend is not None:
+            return self
+        tied = consistency_applies and self.consistency > 0
+        return replace(self, blend=BLEND_WITH_CONSISTENCY if tied else BLEND_ALONE)
 
     def problem(self) -> str:
         """Why these settings cannot run ('' when they can)."""
@@ -100,7 +114,7 @@ class FinetuneSettings:
             return f"crop must be at least 32 px, got {self.crop}"
         if self.batch_size < 1:
             return f"batch_size must be at least 1, got {self.batch_size}"
-        if not 0 < self.blend <= 1:
+        if self.blend is not None and not 0 < self.blend <= 1:
             return f"blend must be in (0, 1], got {self.blend}"
         if not 0 <= self.anchor < float("inf"):
             return f"anchor must be 0 or above, got {self.anchor}"

@@ -130,6 +130,7 @@ def finetune(
     problem = settings.problem()
     if problem:
         raise ValueError(f"fine-tuning settings: {problem}")
+    settings = settings.resolved(consistency_applies=applies(base))
     task = base.task
     samples = [_sample(c, task) for c in images]
     if not samples:
@@ -328,7 +329,7 @@ def _train(base: Checkpoint, samples: list[Sample], settings: FinetuneSettings, 
         run.total = max(step, min(settings.max_steps, int(budget / per_step)))
         run.report((run.total - step) * per_step + run.scoring_seconds)
     model.eval()
-    if settings.blend < 1.0:
+    if settings.blend is not None and settings.blend < 1.0:
         model.load_state_dict(blended(base.state_dict, model.state_dict(), settings.blend))
     broken = [name for name, t in model.state_dict().items() if t.is_floating_point() and not bool(t.isfinite().all())]
     if broken:

@@ -273,7 +273,7 @@ del yy, xx
 small = CorrectedImage("small", image[1000:1200, 1500:1800].copy(), lines[1000:1200, 1500:1800].astype(np.uint8))
 big = CorrectedImage("big", image, lines.astype(np.uint8))
 from core.ml.finetune import finetune
-out = finetune(tiny_base(), [big, small], replace(QUICK, max_steps=3))
+out = finetune(tiny_base(), [big, small], replace(QUICK, max_steps=3, consistency=1.0))  # the default's extra copy
 assert out.steps == 3, out.reason
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
@@ -403,3 +403,15 @@ def test_a_base_that_standardises_each_image_gets_no_consistency_term():
     assert all(torch.equal(w, free.state_dict[k]) for k, w in asked.checkpoint.state_dict.items())
     assert asked.card["consistency"].startswith("none: the base standardises each image itself")
     assert FinetuneSettings(consistency=-0.5).problem() == "consistency must be 0 or above, got -0.5"
+
+
+def test_the_default_blend_depends_on_whether_the_consistency_term_applies() -> None:
+    """A base that standardises each image gets the blend chosen without the term, which would otherwise let
+    the model forget most of the other cameras; an explicit blend is kept."""
+    from core.adapt.corrections import BLEND_ALONE, BLEND_WITH_CONSISTENCY
+
+    assert FinetuneSettings().resolved(consistency_applies=True).blend == BLEND_WITH_CONSISTENCY
+    assert FinetuneSettings().resolved(consistency_applies=False).blend == BLEND_ALONE
+    assert FinetuneSettings(consistency=0).resolved(consistency_applies=True).blend == BLEND_ALONE
+    assert FinetuneSettings(blend=0.7).resolved(consistency_applies=False).blend == 0.7
+    assert "blend" in FinetuneSettings(blend=1.5).problem()

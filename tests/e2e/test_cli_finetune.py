@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.adapt.corrections import FinetuneSettings
+from core.adapt.corrections import BLEND_ALONE, BLEND_WITH_CONSISTENCY, FinetuneSettings
 from core.cli import build_parser, main
 from core.ml.checkpoint import load_checkpoint
 from tests.conftest import synthetic_fundus
@@ -127,7 +127,8 @@ def test_the_help_states_the_settings_defaults():
     text = sub.choices["finetune"].format_help()
     d = FinetuneSettings()
     for shown in (f"(default: {d.minutes:g})", f"(default: {d.max_steps})", f"(default: {d.lr:g})",
-                  f"(default: {d.seed})", f"(default: {d.blend:g})"):
+                  f"(default: {d.seed})", f"(default: {BLEND_WITH_CONSISTENCY:g} where --consistency applies",
+                  f"else {BLEND_ALONE:g})"):
         assert shown in " ".join(text.split()), shown
 
 
