@@ -9,12 +9,16 @@ CHASE_DB1 test (8 images) and DRIVE test (20, forgetting) are scored before and 
 ``core.measure.evaluate``: native resolution, inside the FOV, the threshold stored in the model, the
 model's flip setting (fp32 where the CPU has no native bf16). Nothing is chosen on a test split.
 
-``--tune`` instead compares learning rates and BatchNorm handling on validation images only: CHASE_DB1
+``--tune`` instead compares settings (learning rate, BatchNorm handling, the consistency term, the EWC
+anchor, which weights learn, each scored at several blends) on validation images only: CHASE_DB1
 training images no run corrects (Image_09L, 09R, 10L, 10R) and the DRIVE training images the base was
 validated on (23, 25, 27, 40); the defaults of ``FinetuneSettings`` were chosen from it.
+``--add-importance`` gives a model the importance of its weights (``core.ml.importance``), computed on
+the images its ``trained_on`` lists, as a new file.
 
     python benchmarks/finetune.py --data /work/shared/data --base runs/drive16.pt [--minutes 5] [--threads 1]
-    python benchmarks/finetune.py --data /work/shared/data --base runs/drive16.pt --tune
+    python benchmarks/finetune.py --data /work/shared/data --base runs/drive16_importance.pt --tune --minutes 600
+    python benchmarks/finetune.py --data /work/shared/data --base runs/drive16.pt --add-importance NEW.pt
     python benchmarks/finetune.py --data /work/shared/data --base resources/models/vessels_unet16.pt --memory
 """
 
@@ -97,8 +101,8 @@ def run(base: Checkpoint, images: list[CorrectedImage], settings: FinetuneSettin
 #: (BatchNorm statistics frozen or updated; each blend of the fine-tuned weights with the base's is scored,
 #: see FinetuneSettings.blend; anchor and trainable as in FinetuneSettings, anchor needing a base that carries
 #: its weight importance, --add-importance)
-GRID = ["0.005:frozen:1/0.5/0.4", "0.005:frozen:1/0.7/0.5:anchor=10", "0.005:frozen:1/0.7/0.5:anchor=100",
-        "0.005:frozen:1/0.7/0.5:anchor=1000", "0.005:frozen:1/0.5:trainable=decoder"]
+GRID = ["0.005:frozen:1/0.5/0.4", "0.005:frozen:1/0.9/0.8:consistency=1", "0.005:frozen:1/0.9/0.8/0.7:consistency=3",
+        "0.005:frozen:1/0.7/0.5:anchor=10", "0.005:frozen:1/0.7/0.5:anchor=100", "0.005:frozen:1/0.5:trainable=decoder"]
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,8 @@ class FinetuneSettings:
     """How long and how hard to fine-tune. The run stops at ``minutes`` (the whole run, checking included)
     or after ``max_steps`` steps, whichever comes first; the learning rate decays to 0 along whichever is
     nearer. The defaults were chosen on validation images (benchmarks/finetune.py --tune, docs/finetune.md):
-    100 steps take 2-5 minutes on two busy CPU cores, and a step-bound run gives the same model however
-    busy the machine is."""
+    100 steps take about 4 minutes on one CPU thread with the consistency term (2-3 without it), and a
+    step-bound run gives the same model however busy the machine is."""
 
     minutes: float = 4.0
     max_steps: int = 100
