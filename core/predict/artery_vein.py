@@ -116,7 +116,7 @@ TYPINGS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "banded_tree": lambda vessels, log_odds: _along_tree(vessels, log_odds, SHARE_TOLERANCE),
 }
 #: What the app, ``segment --av`` and the batch use: on the validation images the tree raised accuracy from
-#: 0.879 to 0.889 (DRIVE) and 0.951 to 0.966 (HRF) over per segment (docs/artery_vein.md).
+#: 0.879 to 0.895 (DRIVE) and 0.951 to 0.965 (HRF) over per segment (docs/artery_vein.md).
 DEFAULT_TYPING = "tree"
 
 

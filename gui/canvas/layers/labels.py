@@ -18,7 +18,7 @@ from gui.canvas.layers.base import Connection, LayerAdapter
 from gui.canvas.render import labels_color_table, labels_to_qimage
 from gui.canvas.style import OverlayValues
 from gui.document.document import ARTERIES_VEINS, ImageDocument
-from gui.jobs.crossings import LiveCrossings
+from gui.jobs.crossings import LiveCrossings, with_marks
 
 
 class LabelsAdapter(LayerAdapter):
@@ -154,4 +154,4 @@ class ArteryVeinLabelsAdapter(LabelsAdapter):
         part = labels[rows, cols]
         if marks is None or marks.shape != labels.shape:
             return part
-        return np.where(marks[rows, cols] & (part != 0), np.uint8(CROSSING), part).astype(np.uint8)
+        return with_marks(part, marks[rows, cols])
