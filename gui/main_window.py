@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
         m.addActions([self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out])
         m.addSeparator()
         m.addActions([self.act_show_mask, self.act_show_heat, self.act_show_fov, self.av.act_show_av,
-                      self.av.act_show_disc])
+                      self.av.act_show_crossings, self.av.act_show_disc])
         self.av.colours_menu(m)
         m.addSeparator()
         m.addAction(self.measurements.toggleViewAction())

@@ -77,6 +77,7 @@ class ArteryVeinUi(QObject):
                                           tip="Look for the optic disc (without typing the vessels)")
         self.act_load_model = self._action("Load &Artery/Vein Checkpoint…", self._ask_model)
         self.act_show_av = self._toggle("&Arteries and Veins", "show_av", "show_av")
+        self.act_show_crossings = self._toggle("Artery/Vein &Crossings", "show_crossings", "show_crossings")
         self.act_show_disc = self._toggle("Optic &Disc and Zones", "show_disc", "show_disc")
         self.preset_group = QActionGroup(self)
         self.preset_actions: dict[str, QAction] = {}
@@ -116,9 +117,11 @@ class ArteryVeinUi(QObject):
 
     def _sync_style(self, _names: set | None = None) -> None:
         v = self.overlay_style.values
-        for action, on in ((self.act_show_av, v.show_av), (self.act_show_disc, v.show_disc)):
+        for action, on in ((self.act_show_av, v.show_av), (self.act_show_crossings, v.show_crossings),
+                           (self.act_show_disc, v.show_disc)):
             if action.isChecked() != on:
                 action.setChecked(on)
+        self.act_show_crossings.setEnabled(v.show_av)  # drawn over the arteries and veins only
         preset = self.overlay_style.av_preset
         for name, action in self.preset_actions.items():
             action.setChecked(name == preset)

@@ -40,6 +40,7 @@ SHORTCUTS: dict[str, tuple[str, ...]] = {
     "show_fov": ("F",),
     "show_av": ("Shift+A",),
     "show_disc": ("Shift+D",),
+    "show_crossings": ("Shift+X",),
     "segment": ("Ctrl+R",),
     "arteries_veins": ("Ctrl+Shift+R",),
     "cancel": ("Esc",),

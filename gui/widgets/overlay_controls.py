@@ -59,7 +59,7 @@ class OverlayControls(QWidget):
         self.av_preset.setToolTip("Colour sets; the colour-blind one keeps arteries and veins apart for everyone")
         self.av_colors = {field: QPushButton() for field in AV_COLOR_FIELDS}
         self.av_opacity = _opacity_slider()
-        self.show_crossings = QCheckBox("Show crossings")
+        self.show_crossings = QCheckBox(f"Show crossings ({first_key('show_crossings')})")
         self.show_crossings.setToolTip("Where an artery touches a vein, in the crossing colour (found on the labels "
                                        "for display and export; the labels themselves stay artery or vein)")
         self.show_disc = QCheckBox(f"Show with zones B and C ({first_key('show_disc')})")

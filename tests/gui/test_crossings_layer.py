@@ -111,6 +111,17 @@ def test_hiding_arteries_and_veins_greys_out_the_crossings_box(crossed) -> None:
     assert near(shown_rgb(crossed, *UPPER), crossing_color(crossed))
 
 
+def test_the_view_menu_entry_toggles_them_with_the_side_panel(crossed) -> None:  # noqa: ANN001
+    action, box = crossed.av.act_show_crossings, crossed.overlay_controls.show_crossings
+    assert action.isChecked() and box.isChecked()
+    action.trigger()  # as the menu entry or its key
+    assert not crossed.overlay_style.values.show_crossings and not box.isChecked()
+    box.click()
+    assert action.isChecked()
+    crossed.overlay_controls.show_av.click()  # nothing to draw them over
+    assert not action.isEnabled()
+
+
 def test_erasing_where_they_cross_removes_the_mark_and_undo_brings_it_back(qtbot, crossed) -> None:  # noqa: ANN001
     doc, editing = crossed.document, crossed.editing
     editing.tool_actions[Tool.ERASER].trigger()
