@@ -30,7 +30,7 @@ from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from core.errors import ExportExistsError, ImageWriteError
-from core.io.artery_vein import CROSSING
+from core.io.artery_vein import ARTERY, CROSSING, VEIN
 from core.io.dicom_seg import export_dicom_seg
 from core.io.export import ExportInfo, default_export_paths, export_all, export_artery_vein, make_info
 from core.io.outputs import OutputNames, input_stem
@@ -183,19 +183,24 @@ class Exporter(QObject):
 
     def _dicom_seg(self, doc: ImageDocument, folder: str, stem: str) -> list[tuple[Path, Callable[[Path], Path]]]:
         """The DICOM Segmentation of a single-frame DICOM image (with arteries and veins once that task has a
-        mask: labels 1 artery, 2 vein, 3 crossing), to write beside the other files; none for other images."""
+        mask: crossings, found in the worker as for ``<stem>_av.png``, in both the artery and the vein segment), to
+        write beside the other files; none for other images."""
         meta = doc.metadata
         if doc.path is None or doc.mask is None or meta is None or meta.dicom is None \
                 or meta.dicom.number_of_frames > 1:
             return []
         source, vessel, edited = doc.path, doc.mask.copy(), doc.has_manual_edits  # copied: written in the worker
         model = doc.prediction_info.model if doc.prediction_info else ""
-        labels = getattr(doc.state.results.get("arteries_veins"), "mask", None)
-        arteries = None if labels is None else np.isin(labels, (1, 3))
-        veins = None if labels is None else np.isin(labels, (2, 3))
-        return [(OutputNames(folder, stem).seg,
-                 lambda p: export_dicom_seg(p, source, vessel, arteries, veins, model=model,
-                                            edited_by_hand=edited, overwrite=True))]
+        marked = marked_labels(doc)  # copies the labels now
+
+        def write(path: Path) -> Path:
+            labels = None if marked is None else marked()
+            arteries = None if labels is None else np.isin(labels, (ARTERY, CROSSING))
+            veins = None if labels is None else np.isin(labels, (VEIN, CROSSING))
+            return export_dicom_seg(path, source, vessel, arteries, veins, model=model, edited_by_hand=edited,
+                                    overwrite=True)
+
+        return [(OutputNames(folder, stem).seg, write)]
 
     def resolve_unsaved(self, docs: Sequence[ImageDocument], revert: bool) -> bool:
         """Ask Save / Discard / Cancel for the modified ones among ``docs``; True when it is fine to go on.

@@ -159,6 +159,34 @@ def test_export_writes_the_crossings_green_and_counts_them_as_the_cli_does(cross
     assert CROSSING not in np.unique(doc.artery_vein)
 
 
+def test_a_dicom_export_puts_the_crossings_in_both_the_artery_and_the_vein_segment(  # noqa: ANN001
+        qtbot, make_window, tmp_path: Path) -> None:
+    import highdicom as hd
+
+    from tests import dicom_factory as F
+
+    source = F.write(F.photograph(F.sample_photo(96)), tmp_path / "IM0001.dcm")
+    model = tmp_path / "fake_av.pt"
+    model.write_bytes(b"never read: the fake service makes the predictor")
+    service = PredictionService(predictor_factory=lambda *_: FakeArteryVeinModel(), devices=lambda: {"cpu": "CPU"})
+    w = make_window(lines_service(), av_service=service, av_model_path=str(model))
+    assert w.open_path(source)
+    segment_and_wait(qtbot, w)
+    label_and_wait(qtbot, w)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert w.export(str(out))
+
+    seg = hd.seg.segread(out / "IM0001_seg.dcm")
+    uid = w.document.metadata.dicom.sop_instance_uid
+    arteries, veins = (seg.get_pixels_by_source_instance(source_sop_instance_uids=[uid], segment_numbers=[n])[0, ..., 0]
+                       .astype(bool) for n in (2, 3))
+    written = read_artery_vein(out / "IM0001_av.png", arteries.shape)
+    np.testing.assert_array_equal(arteries, np.isin(written, (ARTERY, CROSSING)))
+    np.testing.assert_array_equal(veins, np.isin(written, (VEIN, CROSSING)))
+    assert arteries[UPPER[1], UPPER[0]] and veins[UPPER[1], UPPER[0]]  # a crossing is both
+
+
 def test_an_export_right_after_an_edit_marks_the_labels_as_they_are_now(qtbot, crossed, tmp_path: Path) -> None:  # noqa: ANN001
     editing = crossed.editing
     editing.tool_actions[Tool.ERASER].trigger()
