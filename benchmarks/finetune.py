@@ -139,10 +139,10 @@ def grid_entry(text: str) -> GridEntry:
 
 
 def tune(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: float, steps: int,
-         grid: Sequence[GridEntry]) -> None:
+         grid: Sequence[GridEntry], count: int = 3) -> None:
     drive = [s for s in load_dataset("drive", data_folder(data, "drive"), "training") if s.name in DRIVE_VALIDATION]
     chase = [s for s in chase_train if s.name in CHASE_VALIDATION]
-    images = corrected([s for s in chase_train if s.name in CORRECTED[:3]])
+    images = corrected([s for s in chase_train if s.name in CORRECTED[:count]])
     before = f1(base, chase), f1(base, drive)
     log(f"base: CHASE_DB1 validation F1 {before[0]:.4f}, DRIVE validation F1 {before[1]:.4f}")
     if any(e.anchor for e in grid) and not base.importance:
@@ -158,7 +158,9 @@ def tune(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: float
             rows.append((entry, b, out.steps, f1(ckpt, chase), f1(ckpt, drive)))
             log(f"    blend {b:g}: CHASE_DB1 validation F1 {rows[-1][3]:.4f}, DRIVE validation F1 {rows[-1][4]:.4f}")
     log()
-    log(f"Validation only (3 corrected images, 2 trained on, at most {steps} steps or {minutes:g} min each): "
+    trained = count - 1 if count > 1 else 1
+    log(f"Validation only ({count} corrected image(s), {trained} trained on, at most {steps} steps or "
+        f"{minutes:g} min each): "
         f"CHASE_DB1 {', '.join(CHASE_VALIDATION)}; DRIVE {', '.join(DRIVE_VALIDATION)}")
     log("| lr | BatchNorm | anchor | trainable | consistency | blend | steps | CHASE val F1 (gain) | "
         "DRIVE val F1 (change) |")
@@ -174,7 +176,8 @@ def unblended(base: Checkpoint, ckpt: Checkpoint, blend: float) -> Checkpoint:
     return replace(ckpt, state_dict=blended(base.state_dict, ckpt.state_dict, 1.0 / blend))
 
 
-def clinic(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: float, curve: Sequence[float]) -> None:
+def clinic(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: float, curve: Sequence[float],
+           counts: Sequence[int] = (1, 3, 5)) -> None:
     chase_test = list(dataset_samples("chase", data, "test"))
     drive_test = list(dataset_samples("drive", data, "test"))
     t0 = time.perf_counter()
@@ -182,11 +185,12 @@ def clinic(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: flo
     log(f"base: CHASE_DB1 test F1 {before[0]:.4f}, DRIVE test F1 {before[1]:.4f} "
         f"({time.perf_counter() - t0:.0f} s to score 28 images)")
     by_name = {s.name: s for s in chase_train}
-    settings = FinetuneSettings(minutes=minutes).resolved(consistency_applies=applies(base))
+    unresolved = FinetuneSettings(minutes=minutes)
     nan = (float("nan"), float("nan"))
     rows, gains = [], {}
-    for n in (1, 3, 5):
+    for n in counts:
         images = corrected([by_name[name] for name in CORRECTED[:n]])
+        settings = unresolved.resolved(consistency_applies=applies(base), trained_images=unresolved.trained_images(n))
         for m in ([*curve, minutes] if n == 3 else [minutes]):
             out = run(base, images, replace(settings, minutes=m))
             ckpt = out.checkpoint
@@ -198,22 +202,25 @@ def clinic(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: flo
                     end = unblended(base, ckpt, settings.blend)
                     full = f1(end, chase_test), f1(end, drive_test)
                     log(f"    without the blend: CHASE_DB1 test F1 {full[0]:.4f}, DRIVE test F1 {full[1]:.4f}")
-                rows.append((n, out, after, full))
+                rows.append((n, settings.blend, out, after, full))
             if n == 3:
                 gains[m] = (out, after)
     log()
     log(f"Fine-tuning the DRIVE-only model on corrected CHASE_DB1 training images ({', '.join(CORRECTED)}, "
-        f"first n), at most {minutes:g} min each, default settings ({settings_text(settings)}); threshold "
+        f"first n), at most {minutes:g} min each, default settings ({settings_text(settings)}, the "
+        f"default blend for the images trained on); threshold "
         f"{base.threshold} kept; test splits scored before/after. Last two columns: the fine-tuned end point "
         f"before the blend (blend 1).")
-    log("| images corrected (trained on) | minutes | steps | CHASE test F1 before | after | gain | "
+    log("| images corrected (trained on) | blend | minutes | steps | CHASE test F1 before | after | gain | "
         "DRIVE test F1 before | after | change | blend 1: CHASE gain | DRIVE change |")
-    log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for n, out, (c, d), (fc, fd) in rows:
+    log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for n, blend, out, (c, d), (fc, fd) in rows:
         trained = n - (out.held_out is not None)
-        log(f"| {n} ({trained}) | {out.seconds / 60:.2f} | {out.steps} | {before[0]:.4f} | {c:.4f} | "
+        log(f"| {n} ({trained}) | {blend:g} | {out.seconds / 60:.2f} | {out.steps} | {before[0]:.4f} | {c:.4f} | "
             f"{c - before[0]:+.4f} | {before[1]:.4f} | {d:.4f} | {d - before[1]:+.4f} | {fc - before[0]:+.4f} | "
             f"{fd - before[1]:+.4f} |")
+    if not gains:
+        return
     log()
     log("Gain against minutes (3 images corrected, 2 trained on):")
     log("| minutes allowed | minutes taken | steps | CHASE test gain | DRIVE test change |")
@@ -225,8 +232,7 @@ def clinic(base: Checkpoint, data: Path, chase_train: list[Sample], minutes: flo
 def settings_text(s: FinetuneSettings) -> str:
     return (f"max {s.max_steps} steps, lr {s.lr:g}, crop {s.crop}, batch {s.batch_size}, BatchNorm "
             f"{'frozen' if s.freeze_batchnorm else 'updated'}, anchor {s.anchor:g}, trainable {s.trainable}, "
-            f"consistency {s.consistency:g}, "
-            f"blend {s.blend:g}")
+            f"consistency {s.consistency:g}")
 
 
 def trained_images(base: Checkpoint, data: Path) -> list[Sample]:
@@ -285,6 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=5.0, help="time allowed per fine-tuning (default: 5)")
     parser.add_argument("--curve", type=float, nargs="*", default=[1.0, 2.5],
                         help="shorter budgets for the gain curve with 3 images (default: 1 2.5)")
+    parser.add_argument("--counts", type=int, nargs="+", choices=(1, 3, 5), default=[1, 3, 5],
+                        help="how many images are corrected in each run (default: 1 3 5)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     parser.add_argument("--tune", action="store_true", help="compare settings on validation images instead")
     parser.add_argument("--memory", action="store_true",
@@ -294,6 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="with --tune: the settings compared")
     parser.add_argument("--steps", type=int, default=FinetuneSettings().max_steps,
                         help="with --tune: steps per fine-tuning (default: the default max_steps)")
+    parser.add_argument("--corrected", type=int, choices=(1, 3, 5), default=3,
+                        help="with --tune: how many CHASE_DB1 images are corrected (default: 3)")
     parser.add_argument("--add-importance", type=Path, metavar="OUT.pt",
                         help="instead: compute the weight importance of --base on the images it was trained on "
                              "and save the model with it as OUT.pt (a new file)")
@@ -315,9 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     chase_train = load_dataset("chase", data_folder(args.data, "chase"), "training")
     if args.tune:
-        tune(base, args.data, chase_train, args.minutes, args.steps, args.grid)
+        tune(base, args.data, chase_train, args.minutes, args.steps, args.grid, args.corrected)
     else:
-        clinic(base, args.data, chase_train, args.minutes, args.curve)
+        clinic(base, args.data, chase_train, args.minutes, args.curve, args.counts)
     log(f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
         f"load average at end {os.getloadavg()[0]:.1f}")
     return 0

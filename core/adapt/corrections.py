@@ -25,8 +25,12 @@ RESULT_SUFFIXES = ("_mask", "_prob", "_av", "_overlay")
 TRAINABLE = ("all", "decoder")
 #: The default blend when the consistency term ties the change to the new camera, and when it cannot (a base
 #: that standardises each image sees no recolouring): each the largest gain on validation images whose loss
-#: on the other camera stayed within 0.01 (docs/finetune.md).
+#: on the other camera stayed within 0.01 (docs/finetune.md). With the term the same rule was applied with
+#: 1, 2 and 4 images trained on: one image alone is fitted hardest (0.7), and four forgot more of the other
+#: camera than two on those validation images (0.6); BLEND_WITH_CONSISTENCY is the two-image choice.
 BLEND_WITH_CONSISTENCY = 0.9
+BLEND_WITH_CONSISTENCY_ONE_IMAGE = 0.7
+BLEND_WITH_CONSISTENCY_FOUR_IMAGES = 0.6
 BLEND_ALONE = 0.4
 
 
@@ -80,8 +84,9 @@ class FinetuneSettings:
     freeze_batchnorm: bool = True
     #: the model kept is base + blend × (fine-tuned - base): below 1 it keeps more of what the base knew
     #: about other cameras for part of the gain on the new one (weight-space ensembling, WiSE-FT);
-    #: 1 adapts fully to the new camera; None: BLEND_WITH_CONSISTENCY where the consistency term applies,
-    #: else BLEND_ALONE (:meth:`resolved`)
+    #: 1 adapts fully to the new camera; None: where the consistency term applies BLEND_WITH_CONSISTENCY (two
+    #: or three images trained on), _ONE_IMAGE (one) or _FOUR_IMAGES (four or more), else BLEND_ALONE
+    #: (:meth:`resolved`)
     blend: float | None = None
     #: how strongly weights the base's own training images depend on stay where they were (the EWC
     #: strength λ, over importance divided by its mean); only for a base that carries its weights'
@@ -94,13 +99,22 @@ class FinetuneSettings:
     #: that normalises by dataset statistics (one that standardises each image sees no recolouring)
     consistency: float = 1.0
 
-    def resolved(self, consistency_applies: bool) -> FinetuneSettings:
+    def resolved(self, consistency_applies: bool, trained_images: int = 2) -> FinetuneSettings:
         """These settings with the default blend filled in for a base where the consistency term does
-        (``consistency_applies``) or does not apply."""
+        (``consistency_applies``) or does not apply, when ``trained_images`` images are trained on."""
         if self.blend is not None:
             return self
-        tied = consistency_applies and self.consistency > 0
-        return replace(self, blend=BLEND_WITH_CONSISTENCY if tied else BLEND_ALONE)
+        if not (consistency_applies and self.consistency > 0):
+            return replace(self, blend=BLEND_ALONE)
+        if trained_images <= 1:
+            return replace(self, blend=BLEND_WITH_CONSISTENCY_ONE_IMAGE)
+        many = trained_images >= 4
+        return replace(self, blend=BLEND_WITH_CONSISTENCY_FOUR_IMAGES if many else BLEND_WITH_CONSISTENCY)
+
+    def trained_images(self, corrected: int) -> int:
+        """How many of ``corrected`` images are trained on (one is held out to check on when there are two or
+        more and ``hold_out`` is on)."""
+        return corrected - 1 if self.hold_out and corrected >= 2 else corrected
 
     def problem(self) -> str:
         """Why these settings cannot run ('' when they can)."""

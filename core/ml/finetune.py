@@ -130,7 +130,7 @@ def finetune(
     problem = settings.problem()
     if problem:
         raise ValueError(f"fine-tuning settings: {problem}")
-    settings = settings.resolved(consistency_applies=applies(base))
+    settings = settings.resolved(consistency_applies=applies(base), trained_images=settings.trained_images(len(images)))
     task = base.task
     samples = [_sample(c, task) for c in images]
     if not samples:
@@ -167,7 +167,7 @@ def _sample(c: CorrectedImage, task: Task) -> Sample:
 
 def _hold_out(samples: list[Sample], wanted: bool) -> tuple[Sample | None, list[Sample]]:
     """The image kept aside to check on (the last by name), and the images to train on."""
-    if not wanted or len(samples) < 2:
+    if not wanted or len(samples) < 2:  # as FinetuneSettings.trained_images says
         return None, samples
     held = max(samples, key=lambda s: s.name)
     return held, [s for s in samples if s is not held]

@@ -415,3 +415,30 @@ def test_the_default_blend_depends_on_whether_the_consistency_term_applies() -> 
     assert FinetuneSettings(consistency=0).resolved(consistency_applies=True).blend == BLEND_ALONE
     assert FinetuneSettings(blend=0.7).resolved(consistency_applies=False).blend == 0.7
     assert "blend" in FinetuneSettings(blend=1.5).problem()
+
+
+def test_the_default_blend_follows_the_number_of_images_trained_on_and_the_card_says_so() -> None:
+    """Where the consistency term applies, the blend was chosen on validation images for 1, 2 and 4 images
+    trained on (without it the blend is small already)."""
+    from core.adapt.corrections import (
+        BLEND_ALONE,
+        BLEND_WITH_CONSISTENCY,
+        BLEND_WITH_CONSISTENCY_FOUR_IMAGES,
+        BLEND_WITH_CONSISTENCY_ONE_IMAGE,
+    )
+
+    settings = FinetuneSettings()
+    assert [settings.trained_images(n) for n in (1, 2, 3, 5)] == [1, 1, 2, 4]
+    assert FinetuneSettings(hold_out=False).trained_images(2) == 2
+    assert settings.resolved(True, trained_images=1).blend == BLEND_WITH_CONSISTENCY_ONE_IMAGE
+    assert settings.resolved(True, trained_images=3).blend == BLEND_WITH_CONSISTENCY
+    assert settings.resolved(True, trained_images=4).blend == BLEND_WITH_CONSISTENCY_FOUR_IMAGES
+    assert settings.resolved(True, trained_images=9).blend == BLEND_WITH_CONSISTENCY_FOUR_IMAGES
+    assert settings.resolved(False, trained_images=1).blend == BLEND_ALONE
+
+    quick = replace(QUICK, max_steps=2, blend=None, consistency=1.0)
+    one = finetune(tiny_base(), corrected(["a"]), quick)
+    two = finetune(tiny_base(), corrected(["a", "b"]), quick)  # one held out: one trained on
+    three = finetune(tiny_base(), corrected(["a", "b", "c"]), quick)
+    assert one.card["settings"]["blend"] == two.card["settings"]["blend"] == BLEND_WITH_CONSISTENCY_ONE_IMAGE
+    assert three.card["settings"]["blend"] == BLEND_WITH_CONSISTENCY

@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.adapt.corrections import BLEND_ALONE, BLEND_WITH_CONSISTENCY, FinetuneSettings
+from core.adapt.corrections import (
+    BLEND_ALONE,
+    BLEND_WITH_CONSISTENCY,
+    BLEND_WITH_CONSISTENCY_FOUR_IMAGES,
+    BLEND_WITH_CONSISTENCY_ONE_IMAGE,
+    FinetuneSettings,
+)
 from core.cli import build_parser, main
 from core.ml.checkpoint import load_checkpoint
 from tests.conftest import synthetic_fundus
@@ -128,7 +134,8 @@ def test_the_help_states_the_settings_defaults():
     d = FinetuneSettings()
     for shown in (f"(default: {d.minutes:g})", f"(default: {d.max_steps})", f"(default: {d.lr:g})",
                   f"(default: {d.seed})", f"(default: {BLEND_WITH_CONSISTENCY:g} where --consistency applies",
-                  f"else {BLEND_ALONE:g})"):
+                  f"{BLEND_WITH_CONSISTENCY_ONE_IMAGE:g} there with one, "
+                  f"{BLEND_WITH_CONSISTENCY_FOUR_IMAGES:g} with four or more; else {BLEND_ALONE:g})"):
         assert shown in " ".join(text.split()), shown
 
 
