@@ -54,18 +54,24 @@ def wait_for_marks(qtbot, window) -> None:  # noqa: ANN001
     qtbot.waitUntil(lambda: window.crossings.current and not window.crossings.busy, timeout=MARK_TIMEOUT)
 
 
-@pytest.fixture
-def crossed(qtbot, make_window, image_file: Path, tmp_path: Path):  # noqa: ANN001, ANN201
-    """A window showing eye.png with its three fake vessels typed by the fake artery/vein model, marks found."""
+def labelled_window(qtbot, make_window, image: Path, tmp_path: Path):  # noqa: ANN001, ANN201
+    """A window showing ``image`` with the fake vessel map segmented and typed by the fake artery/vein model."""
     model = tmp_path / "fake_av.pt"
     model.write_bytes(b"never read: the fake service makes the predictor")
     service = PredictionService(predictor_factory=lambda *_: FakeArteryVeinModel(), devices=lambda: {"cpu": "CPU"})
     w = make_window(lines_service(), av_service=service, av_model_path=str(model))
-    assert w.open_path(image_file)
+    assert w.open_path(image)
     segment_and_wait(qtbot, w)
+    label_and_wait(qtbot, w)
+    return w
+
+
+@pytest.fixture
+def crossed(qtbot, make_window, image_file: Path, tmp_path: Path):  # noqa: ANN001, ANN201
+    """A window showing eye.png with its three fake vessels typed by the fake artery/vein model, marks found."""
+    w = labelled_window(qtbot, make_window, image_file, tmp_path)
     w.canvas.zoom_100()
     w.canvas.centerOn(56, 48)
-    label_and_wait(qtbot, w)
     wait_for_marks(qtbot, w)
     return w
 
@@ -166,13 +172,7 @@ def test_a_dicom_export_puts_the_crossings_in_both_the_artery_and_the_vein_segme
     from tests import dicom_factory as F
 
     source = F.write(F.photograph(F.sample_photo(96)), tmp_path / "IM0001.dcm")
-    model = tmp_path / "fake_av.pt"
-    model.write_bytes(b"never read: the fake service makes the predictor")
-    service = PredictionService(predictor_factory=lambda *_: FakeArteryVeinModel(), devices=lambda: {"cpu": "CPU"})
-    w = make_window(lines_service(), av_service=service, av_model_path=str(model))
-    assert w.open_path(source)
-    segment_and_wait(qtbot, w)
-    label_and_wait(qtbot, w)
+    w = labelled_window(qtbot, make_window, source, tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     assert w.export(str(out))
