@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import CheckpointError
-from core.io.artery_vein import ARTERY, CROSSING, VEIN
+from core.io.artery_vein import ARTERY, CROSSING, VEIN, artery_and_vein_masks
 from core.predict.prediction import Predictor
 
 ARTERIES_VEINS = "arteries_veins"
@@ -35,7 +35,7 @@ class ArteryVeinOutcome:
 
     def artery_vein_masks(self) -> tuple[np.ndarray, np.ndarray]:
         """The arteries and the veins as bool masks, crossings in both (a DICOM Segmentation's two segments)."""
-        return np.isin(self.labels, (ARTERY, CROSSING)), np.isin(self.labels, (VEIN, CROSSING))
+        return artery_and_vein_masks(self.labels)
 
     def measurements(self) -> dict[str, Any]:
         """The sidecar's ``measurements`` entries, named as the app's export names them."""

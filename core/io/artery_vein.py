@@ -46,3 +46,9 @@ def rgb_from_labels(labels: np.ndarray) -> np.ndarray:
 def typed_vessels(labels: np.ndarray) -> np.ndarray:
     """Vessel pixels with a single known type (artery or vein): the pixels an A/V score counts."""
     return (labels == ARTERY) | (labels == VEIN)
+
+
+def artery_and_vein_masks(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The arteries and the veins of ``labels`` as bool masks, crossings in both (a DICOM Segmentation's
+    two segments)."""
+    return np.isin(labels, (ARTERY, CROSSING)), np.isin(labels, (VEIN, CROSSING))

@@ -19,6 +19,7 @@ marker.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +31,7 @@ from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from core.errors import ExportExistsError, ImageWriteError
-from core.io.artery_vein import ARTERY, CROSSING, VEIN
+from core.io.artery_vein import CROSSING, artery_and_vein_masks
 from core.io.dicom_seg import export_dicom_seg
 from core.io.export import ExportInfo, default_export_paths, export_all, export_artery_vein, make_info
 from core.io.outputs import OutputNames, input_stem
@@ -100,8 +101,12 @@ class Exporter(QObject):
                     image=doc.image, info=self._info(doc), color=(color.red(), color.green(), color.blue()),
                     opacity=self.overlay_style.values.mask_opacity)
         paths = default_export_paths(folder, stem)
-        args["extra"] = self._dicom_seg(doc, folder, stem)
-        complete = self._with_artery_vein(doc, folder, stem, self._with_biomarkers(doc, folder, stem, args))
+        crossings = self.crossings(doc)
+        # the labels with their crossings marked, found once in the worker for <stem>_av.png and the SEG (the
+        # export may be written twice, after the overwrite question)
+        marked = functools.cache(crossings) if crossings is not None else None
+        args["extra"] = self._dicom_seg(doc, folder, stem, marked)
+        complete = self._with_artery_vein(folder, stem, marked, self._with_biomarkers(doc, folder, stem, args))
         written = self._write(lambda: export_all(paths, overwrite=False, **complete()))
         if isinstance(written, ExportExistsError):
             if not prompts.ask_overwrite(self.parent_widget, written.paths):
@@ -159,21 +164,18 @@ class Exporter(QObject):
             return lambda: args
         return with_biomarkers(args, measure, csv_path(folder, stem))
 
-    def _with_artery_vein(self, doc: ImageDocument, folder: str, stem: str,
+    def _with_artery_vein(self, folder: str, stem: str, marked: Callable[[], np.ndarray] | None,
                           complete: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
-        """``complete`` (export_all's arguments, made in the worker) with ``<stem>_av.png`` when ``doc`` has
-        artery/vein labels: a copy, its crossings marked in the worker (once, whatever the overwrite question
-        answers), their pixels counted in the sidecar's ``arteries_veins`` entry."""
-        marked = self.crossings(doc)
+        """``complete`` (export_all's arguments, made in the worker) with ``<stem>_av.png`` when there are
+        artery/vein labels (``marked``: run in the worker, their copy with the crossings marked), their
+        crossing pixels counted in the sidecar's ``arteries_veins`` entry."""
         if marked is None:
             return complete
-        path, once = OutputNames(folder, stem).av, []
+        path = OutputNames(folder, stem).av
 
         def with_av() -> dict[str, Any]:
             args = complete()
-            if not once:
-                once.append(marked())
-            labels = once[0]
+            labels = marked()
             info = args["info"]
             entry = {**info.measurements.get("arteries_veins", {}), "crossing_pixels": int((labels == CROSSING).sum())}
             return {**args, "info": replace(info, measurements={**info.measurements, "arteries_veins": entry}),
@@ -181,22 +183,19 @@ class Exporter(QObject):
 
         return with_av
 
-    def _dicom_seg(self, doc: ImageDocument, folder: str, stem: str) -> list[tuple[Path, Callable[[Path], Path]]]:
-        """The DICOM Segmentation of a single-frame DICOM image (with arteries and veins once that task has a
-        mask: crossings, found in the worker as for ``<stem>_av.png``, in both the artery and the vein segment), to
-        write beside the other files; none for other images."""
+    def _dicom_seg(self, doc: ImageDocument, folder: str, stem: str, marked: Callable[[], np.ndarray] | None
+                   ) -> list[tuple[Path, Callable[[Path], Path]]]:
+        """The DICOM Segmentation of a single-frame DICOM image (with arteries and veins when ``marked`` gives
+        the labels: crossings in both segments), to write beside the other files; none for other images."""
         meta = doc.metadata
         if doc.path is None or doc.mask is None or meta is None or meta.dicom is None \
                 or meta.dicom.number_of_frames > 1:
             return []
         source, vessel, edited = doc.path, doc.mask.copy(), doc.has_manual_edits  # copied: written in the worker
         model = doc.prediction_info.model if doc.prediction_info else ""
-        marked = marked_labels(doc)  # copies the labels now
 
         def write(path: Path) -> Path:
-            labels = None if marked is None else marked()
-            arteries = None if labels is None else np.isin(labels, (ARTERY, CROSSING))
-            veins = None if labels is None else np.isin(labels, (VEIN, CROSSING))
+            arteries, veins = (None, None) if marked is None else artery_and_vein_masks(marked())
             return export_dicom_seg(path, source, vessel, arteries, veins, model=model, edited_by_hand=edited,
                                     overwrite=True)
 
@@ -246,3 +245,4 @@ def written_summary(paths: Sequence[Path]) -> str:
     if not paths:
         return "nothing written"
     return f"{len(paths)} files in {paths[0].parent}: " + ", ".join(p.name for p in paths)
+
