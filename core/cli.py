@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--crop", type=int, default=480)
     tr.add_argument("--lr", type=float, default=0.01)
     tr.add_argument("--weight-decay", type=float, default=1e-4)
+    tr.add_argument("--optimizer", choices=["sgd", "adamw"], default="sgd",
+                    help="SGD with momentum (the tutorial's) or AdamW (e.g. --lr 0.002 --weight-decay 0.01)")
     tr.add_argument("--scale", type=float, nargs=2, default=(0.5, 1.2), metavar=("MIN", "MAX"))
     tr.add_argument("--no-photometric", action="store_true", help="disable colour/contrast/gamma jitter")
     tr.add_argument("--capture-artifacts", action="store_true",
@@ -310,7 +312,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(
         out=str(args.out), base_c=args.base_c, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-        batch_size=args.batch_size, crop=args.crop, lr=args.lr, weight_decay=args.weight_decay, scale=tuple(args.scale),
+        batch_size=args.batch_size, crop=args.crop, lr=args.lr, optimizer=args.optimizer,
+        weight_decay=args.weight_decay, scale=tuple(args.scale),
         photometric=not args.no_photometric, capture_artifacts=args.capture_artifacts,
         val_count=args.val_count, seed=args.seed, device=args.device,
         resume=not args.no_resume, ema=args.ema, amp=not args.no_amp, select=args.select,

@@ -110,6 +110,29 @@ def test_cancelled_then_resumed_run_equals_an_uninterrupted_one(tmp_path: Path, 
         assert torch.equal(a[k], b[k]), k
 
 
+def test_adamw_lowers_the_loss_resumes_exactly_and_is_recorded_in_the_recipe(tmp_path: Path, samples: list[Sample]):
+    config = _config(tmp_path / "whole", epochs=3, steps_per_epoch=3, val_count=0, optimizer="adamw", lr=0.01,
+                     weight_decay=0.01)
+    result = train(samples, config, log=lambda _: None)
+    losses = [row["loss"] for row in result.history]
+    assert losses[-1] < 0.8 * losses[0], losses
+    assert load_checkpoint(result.best_path).recipe["optimizer"] == "adamw"
+    state = torch.load(tmp_path / "whole" / "last_state.pt", weights_only=True)
+    assert "exp_avg_sq" in next(iter(state["optimizer"]["state"].values())), "AdamW's moments are in the state"
+
+    parted = replace(config, out=str(tmp_path / "parted"))
+    train(samples, replace(parted, epochs=1), log=lambda _: None)  # the warm-up epoch: same schedule so far
+    train(samples, parted, log=lambda _: None)
+    resumed = torch.load(tmp_path / "parted" / "last_state.pt", weights_only=True)["model"]
+    for k in state["model"]:
+        assert torch.equal(state["model"][k], resumed[k]), k
+
+
+def test_an_unknown_optimizer_is_refused_by_name(tmp_path: Path, samples: list[Sample]):
+    with pytest.raises(ValueError, match="adamw"):
+        train(samples, _config(tmp_path, optimizer="lbfgs"), log=lambda _: None)
+
+
 def test_without_validation_images_the_last_epoch_is_saved(tmp_path: Path, samples: list[Sample]):
     result = train(samples, _config(tmp_path, epochs=1, steps_per_epoch=1, val_count=0), log=lambda _: None)
     assert result.best_epoch == 0
