@@ -22,7 +22,12 @@ from core.io.dicom_seg import export_dicom_seg
 from core.io.export import export_artery_vein, export_sidecar, make_info, probability_to_uint16
 from core.io.images import load_image, write_image
 from core.io.loaded import ImageMetadata
-from core.measure.plausibility import PlausibilityWarning, check_plausibility, predictor_range
+from core.measure.plausibility import (
+    PlausibilityWarning,
+    check_artery_share,
+    check_plausibility,
+    predictor_range,
+)
 from core.predict.prediction import Predictor
 from core.predict.tasks import VESSEL
 
@@ -102,6 +107,7 @@ def run_one(job: BatchJob, predictor: Predictor, threshold: float | None = None,
             written.append(write_image(job.prob, probability_to_uint16(prediction.probability("vessel"))))
         if job.av is not None and artery_vein is not None:
             typed = artery_vein(image, prediction.fov, vessel)
+            warnings += tuple(check_artery_share(typed.labels))
             written.append(export_artery_vein(job.av, typed.labels, overwrite=True))
         if job.info is not None:
             model_path = getattr(predictor, "model_path", None) or ""

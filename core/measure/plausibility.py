@@ -14,6 +14,11 @@ mean luminance 62–150 (the same images ×0.15: 9–22), green std 8.9–43, sh
 Gaussian of σ = 2 px at the work scale: 0.07–0.12; white noise: 2.9), red / max(green, blue) 1.36–4.1,
 FOV roundness 0.97–1.0 and share of the image 0.63–0.85 (``benchmarks/plausibility.py`` prints them).
 
+Artery/vein labels are checked by the arteries' share of the typed vessel pixels
+(:func:`check_artery_share`): in the reference labels it is 0.33–0.56 (DRIVE 40 and HRF 45 images), and a
+model that types most of a camera's veins as arteries (the shipped one does on CHASE_DB1: 0.85–0.91) is
+flagged rather than shown as if right.
+
 The expected vessel fraction comes from the checkpoint when it records one:
 ``metrics["vessel_fraction_range"] = [low, high]``, the lowest and highest vessel fraction inside the
 FOV among the model's annotated training images (:func:`expected_range`). Otherwise
@@ -29,6 +34,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from core.io.artery_vein import ARTERY, VEIN
 from core.measure.fov import estimate_fov
 from core.predict.prediction import Prediction
 from core.predict.tasks import VESSEL
@@ -164,6 +170,32 @@ def check_vessel_fraction(fraction: float | None, expected: VesselRange | None =
         return [PlausibilityWarning("vessel_fraction_low", f"{said}: check the result (vessels may be "
                                     "missed in a dark, blurred or low-contrast image).")]
     return []
+
+
+#: Arteries' share of the artery and vein pixels in reference labels: DRIVE 0.34–0.56 (40 images, RITE),
+#: HRF 0.33–0.51 (45). Warn outside twice that spread in artery:vein ratio (0.49–1.27 -> 0.25–2.5).
+ARTERY_SHARE_RANGE = (0.20, 0.72)
+#: Fewer typed pixels than this (a crop, a mask mostly erased) say too little to judge the balance.
+MIN_TYPED_PIXELS = 2000
+
+
+def check_artery_share(labels: np.ndarray | None) -> list[PlausibilityWarning]:
+    """A warning when artery/vein ``labels`` call far more (or far fewer) pixels artery than retinas have."""
+    if labels is None:
+        return []
+    arteries, veins = int(np.count_nonzero(labels == ARTERY)), int(np.count_nonzero(labels == VEIN))
+    typed = arteries + veins
+    if typed < MIN_TYPED_PIXELS:
+        return []
+    share = arteries / typed
+    low, high = ARTERY_SHARE_RANGE
+    if low <= share <= high:
+        return []
+    most, kind = (share, "arteries") if share > high else (1 - share, "veins")
+    return [PlausibilityWarning("artery_share_implausible", f"{most * 100:.0f} % of the typed vessels are "
+                                f"marked as {kind}; retinas have about as many arteries as veins (annotated "
+                                "photographs: 33–56 % arteries). Check the artery/vein types: the model may not "
+                                "know this camera.")]
 
 
 def check_fov(fov: np.ndarray) -> list[PlausibilityWarning]:

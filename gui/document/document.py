@@ -346,6 +346,13 @@ class ImageDocument(QObject):
         """The artery/vein labels (uint8: 0 background, 1 artery, 2 vein), None before they were found."""
         return self.labels(ARTERIES_VEINS)
 
+    @property
+    def model_artery_vein(self) -> np.ndarray | None:
+        """The artery/vein labels when the model typed them (hand edits since included), None for labels
+        loaded from a file or none at all: the plausibility guard judges the model's results, not the user's."""
+        result = self.state.results.get(ARTERIES_VEINS)
+        return None if result is None or result.prediction is None else result.mask
+
     def labels_changed(self, task: str, rect: Box) -> None:
         """Announce an edit of ``task``'s labels inside ``rect`` = (y0, x0, y1, x1), half-open."""
         y0, x0, y1, x1 = (int(v) for v in rect)

@@ -34,22 +34,34 @@ class DocumentLabel(QLabel):
         """Signals of ``doc`` besides maskChanged that call refresh directly."""
         return []
 
+    def coalesced(self, doc: ImageDocument) -> list[SignalInstance]:
+        """Signals of ``doc`` that come in bursts while painting (like brush strokes): refresh by the timer."""
+        return []
+
     def set_document(self, doc: ImageDocument | None) -> None:
         if self.document is not None:
             for signal in self.watched(self.document):
                 signal.disconnect(self.refresh)
+            for signal in self.coalesced(self.document):
+                signal.disconnect(self._later)
             self.document.maskChanged.disconnect(self._on_mask)
         self.document = doc
         if doc is not None:
             for signal in self.watched(doc):
                 signal.connect(self.refresh)
+            for signal in self.coalesced(doc):
+                signal.connect(self._later)
             doc.maskChanged.connect(self._on_mask)
         self.refresh()
 
     def _on_mask(self, rect: QRect) -> None:
         if rect.isNull() and self.refresh_whole_mask_at_once:  # a new prediction or mask file
             self.refresh()
-        elif not self._timer.isActive():  # a brush stroke: coalesced
+        else:  # a brush stroke: coalesced
+            self._later()
+
+    def _later(self, *_args: object) -> None:
+        if not self._timer.isActive():
             self._timer.start()
 
     def refresh(self, *_args: object) -> None:

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, SignalInstance
 from PySide6.QtWidgets import QWidget
 
 from core.edit.task_result import MaskSource
-from core.measure.plausibility import result_warnings
+from core.measure.plausibility import check_artery_share, result_warnings
 from gui.actions.shortcuts import first_key
 from gui.document.document import ImageDocument
 from gui.widgets.document_label import DocumentLabel
@@ -22,7 +22,8 @@ _WARNING = ('<table width="100%" cellpadding="4" style="margin-top:4px"><tr><td 
 
 class ResultInfo(DocumentLabel):
     """Vessel share of the FOV, where the mask came from, which model made it on which device, and the
-    plausibility warnings (the image's, found when it was segmented; the vessel share's, at every change)."""
+    plausibility warnings (the image's, found when it was segmented; the vessel share's and the artery/vein
+    balance's, at every change)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -30,6 +31,9 @@ class ResultInfo(DocumentLabel):
 
     def watched(self, doc: ImageDocument) -> list[SignalInstance]:
         return [doc.predictionChanged, doc.sourceChanged]
+
+    def coalesced(self, doc: ImageDocument) -> list[SignalInstance]:
+        return [doc.labelsChanged]
 
     def refresh(self, *_args: object) -> None:
         super().refresh()
@@ -46,6 +50,6 @@ class ResultInfo(DocumentLabel):
             lines.append(f"Mask {_SOURCES[doc.mask_source]}")
         if info is not None:
             lines.append(f"Model {info.model} on {info.device}, {info.seconds:.1f} s")
-        found = result_warnings(doc.prediction, fraction)
+        found = result_warnings(doc.prediction, fraction) + check_artery_share(doc.model_artery_vein)
         self.setToolTip("\n".join(w.message for w in found))
         self.setText("<br>".join(map(escape, lines)) + "".join(_WARNING.format(escape(w.message)) for w in found))

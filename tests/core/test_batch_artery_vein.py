@@ -50,6 +50,16 @@ class LeftArteryPredictor:
                           self.thresholds, fov)
 
 
+class AllArteryPredictor(LeftArteryPredictor):
+    """Types every vessel artery, as the shipped model does with most of a camera it does not know."""
+
+    def predict(self, image, fov=None, progress=None, should_cancel=None) -> Prediction:  # noqa: ANN001
+        h, w = image.shape[:2]
+        fov = np.ones((h, w), bool) if fov is None else np.asarray(fov, bool)
+        return Prediction(np.stack([np.zeros((h, w), np.float32), np.full((h, w), 0.9, np.float32),
+                                    np.full((h, w), 0.1, np.float32)]), self.task, self.thresholds, fov)
+
+
 def left_artery_step() -> ArteryVeinStep:
     return ArteryVeinStep(LeftArteryPredictor())
 
@@ -109,6 +119,20 @@ def test_av_labels_cover_the_vessel_mask_and_the_sidecar_says_what_they_hold(fol
     assert summary["artery_share"] == round(counts[0] / (counts[0] + counts[1]), 4)
     disc = measurements["optic_disc"]
     assert ({"x", "y", "diameter", "method"} <= set(disc)) or (disc["found"] is False and disc["reason"])
+
+
+def test_labels_typing_nearly_every_vessel_artery_carry_a_warning_into_the_result_and_the_sidecar(
+        tmp_path: Path) -> None:
+    write_image(tmp_path / "big.png", synthetic_fundus(80, 90, seed=3))  # enough vessel pixels to judge
+    out = tmp_path / "out"
+    out.mkdir()
+    job = plan([tmp_path / "big.png"], out, save_prob=False, overwrite=False, artery_vein=True).jobs[0]
+    result = run_one(job, GrayPredictor(), artery_vein=ArteryVeinStep(AllArteryPredictor()))
+    assert result.ok, result.error
+    assert read_sidecar(out / "big_info.json").measurements["arteries_veins"]["vein_pixels"] == 0
+    assert "artery_share_implausible" in [w.code for w in result.warnings]
+    sidecar = json.loads((out / "big_info.json").read_text(encoding="utf-8"))
+    assert "artery_share_implausible" in [w["code"] for w in sidecar["warnings"]]
 
 
 def test_the_mask_and_probability_files_are_byte_identical_with_and_without_av(folder: Path, tmp_path: Path) -> None:

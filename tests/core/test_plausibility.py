@@ -12,6 +12,7 @@ from core.measure.plausibility import (
     DEFAULT_RANGE,
     PlausibilityWarning,
     VesselRange,
+    check_artery_share,
     check_plausibility,
     expected_range,
     result_warnings,
@@ -127,3 +128,31 @@ def test_result_warnings_keep_the_image_checks_and_recheck_the_vessel_fraction()
     assert codes(result_warnings(prediction, 0.1)) == ["fov_not_found", "low_contrast"]
     assert codes(result_warnings(prediction, 0.9)) == ["fov_not_found", "low_contrast", "vessel_fraction_high"]
     assert result_warnings(None, 0.9) == []  # a mask drawn by hand is the user's
+
+
+def _typed(arteries: int, veins: int, crossings: int = 0) -> np.ndarray:
+    from core.io.artery_vein import ARTERY, CROSSING, VEIN
+
+    labels = np.zeros(arteries + veins + crossings + 500, np.uint8)
+    labels[:arteries] = ARTERY
+    labels[arteries:arteries + veins] = VEIN
+    labels[arteries + veins:arteries + veins + crossings] = CROSSING
+    return labels.reshape(1, -1)
+
+
+@pytest.mark.parametrize(("arteries", "veins"), [(4500, 5500), (3300, 6700), (7000, 3000)])
+def test_artery_shares_like_annotated_retinas_raise_no_warning(arteries: int, veins: int) -> None:
+    assert check_artery_share(_typed(arteries, veins, crossings=400)) == []
+
+
+def test_a_result_calling_most_vessels_arteries_or_veins_is_flagged_by_name() -> None:
+    (mostly_arteries,) = check_artery_share(_typed(8500, 1500))
+    assert mostly_arteries.code == "artery_share_implausible"
+    assert "85 % of the typed vessels are marked as arteries" in mostly_arteries.message
+    (mostly_veins,) = check_artery_share(_typed(1000, 9000))
+    assert "90 % of the typed vessels are marked as veins" in mostly_veins.message
+
+
+def test_too_few_typed_pixels_or_no_labels_say_nothing_about_the_balance() -> None:
+    assert check_artery_share(_typed(1500, 0)) == []  # under MIN_TYPED_PIXELS
+    assert check_artery_share(None) == []
