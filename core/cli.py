@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-amp", action="store_true",
                     help="train in fp32 (default: fp16 autocast on CUDA, bf16 on CPUs with native bf16)")
     tr.add_argument("--no-resume", action="store_true", help="start afresh even if the run folder has a state")
+    tr.add_argument("--stop-after", type=int, default=0, metavar="N",
+                    help="stop once N epochs are done (the same command without it resumes the run)")
 
     ev = sub.add_parser("evaluate", help="score a model on a labelled split of DRIVE, CHASE_DB1 or HRF, inside the FOV")
     ev.add_argument("--dataset", default="drive", choices=["drive", "chase", "hrf", "all"],
@@ -316,7 +318,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, scale=tuple(args.scale),
         photometric=not args.no_photometric, capture_artifacts=args.capture_artifacts,
         val_count=args.val_count, seed=args.seed, device=args.device,
-        resume=not args.no_resume, ema=args.ema, amp=not args.no_amp, select=args.select,
+        resume=not args.no_resume, stop_after=args.stop_after, ema=args.ema, amp=not args.no_amp, select=args.select,
         normalization=args.normalization, fov_target=args.fov_target, val_every=args.val_every,
         init=str(args.init or ""), task=args.task,
         trained_on="training splits of " + ", ".join(FOLDERS[d] for d in args.datasets) if args.datasets

@@ -84,6 +84,8 @@ class TrainConfig:
     fov_target: int = 0
     trained_on: str = "DRIVE training"
     resume: bool = True
+    #: stop once this many epochs are done (0: at the end), resumable: a long run in time-boxed pieces
+    stop_after: int = 0
     #: start from this checkpoint's weights (same architecture, or a vessel model for an artery/vein one)
     init: str = ""
     #: what the model learns: "vessels" (background, vessel) or "arteries_veins" (background, artery, vein)
@@ -368,6 +370,9 @@ def train(
                     "best": json.dumps(best), "history": json.dumps(history)}, state_path)
         if progress is not None:
             progress(epoch + 1, config.epochs, row)
+        if config.stop_after and epoch + 1 >= config.stop_after and not last:
+            log(f"stopped after epoch {epoch} as asked; run again to resume")
+            break
     return TrainResult(out / "best.pt", int(best["epoch"]), float(best["threshold"]), float(best["f1"]),
                        float(best["auc"]), time.perf_counter() - t_start, history)
 

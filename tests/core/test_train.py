@@ -133,6 +133,21 @@ def test_an_unknown_optimizer_is_refused_by_name(tmp_path: Path, samples: list[S
         train(samples, _config(tmp_path, optimizer="lbfgs"), log=lambda _: None)
 
 
+def test_a_run_stopped_after_some_epochs_resumes_to_the_same_weights(tmp_path: Path, samples: list[Sample]):
+    whole = _config(tmp_path / "whole", epochs=3, steps_per_epoch=2, val_count=0)
+    train(samples, whole, log=lambda _: None)
+    parted = replace(whole, out=str(tmp_path / "parted"))
+    messages: list[str] = []
+    first = train(samples, replace(parted, stop_after=2), log=messages.append)
+    assert [int(r["epoch"]) for r in first.history] == [0, 1]
+    assert any("stopped after epoch 1" in m for m in messages), messages
+    train(samples, parted, log=lambda _: None)
+    a = torch.load(tmp_path / "whole" / "last_state.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "parted" / "last_state.pt", weights_only=True)["model"]
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
 def test_without_validation_images_the_last_epoch_is_saved(tmp_path: Path, samples: list[Sample]):
     result = train(samples, _config(tmp_path, epochs=1, steps_per_epoch=1, val_count=0), log=lambda _: None)
     assert result.best_epoch == 0
