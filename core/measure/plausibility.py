@@ -143,18 +143,22 @@ def with_image_checks(prediction: Prediction, image: np.ndarray, expected: Vesse
     return prediction.with_info(**{IMAGE_WARNINGS: found, VESSEL_RANGE: expected or DEFAULT_RANGE})
 
 
-def result_warnings(prediction: Prediction | None, fraction: float | None) -> list[PlausibilityWarning]:
-    """The warnings of a model's result: its prediction's stored image warnings (:func:`with_image_checks`)
-    and the vessel-fraction check of the current mask, edits included (``fraction`` of the FOV; None: no mask).
+def result_warnings(prediction: Prediction | None, fraction: float | None,
+                    artery_vein: np.ndarray | None = None) -> list[PlausibilityWarning]:
+    """The warnings of a model's results: its prediction's stored image warnings (:func:`with_image_checks`),
+    the vessel-fraction check of the current mask, edits included (``fraction`` of the FOV; None: no mask),
+    and the balance of the model's artery/vein labels, edits included (``artery_vein``; None: none).
 
-    None without a prediction: a mask drawn by hand or loaded from a file is the user's, not the model's.
+    No vessel warnings without a prediction: a mask drawn by hand or loaded from a file is the user's, not
+    the model's (the same goes for artery/vein labels: pass None for labels that are not the model's).
     """
+    balance = check_artery_share(artery_vein)
     if prediction is None:
-        return []
+        return balance
     info = prediction.info
     stored = [w for w in info.get(IMAGE_WARNINGS, ()) if isinstance(w, PlausibilityWarning)]
     expected = info.get(VESSEL_RANGE)
-    return stored + check_vessel_fraction(fraction, expected if isinstance(expected, VesselRange) else None)
+    return stored + check_vessel_fraction(fraction, expected if isinstance(expected, VesselRange) else None) + balance
 
 
 def check_vessel_fraction(fraction: float | None, expected: VesselRange | None = None) -> list[PlausibilityWarning]:

@@ -35,7 +35,7 @@ from core.io.artery_vein import CROSSING, artery_and_vein_masks
 from core.io.dicom_seg import export_dicom_seg
 from core.io.export import ExportInfo, default_export_paths, export_all, export_artery_vein, make_info
 from core.io.outputs import OutputNames, input_stem
-from core.measure.plausibility import check_artery_share, result_warnings
+from core.measure.plausibility import result_warnings
 from core.resources import default_model_path
 from gui.canvas.style import OverlayStyle
 from gui.dialogs import prompts
@@ -151,8 +151,8 @@ class Exporter(QObject):
         model_path = (self._model_path() or str(default_model_path())) if info is not None else ""
         made = make_info(doc.path or doc.name, doc.mask, doc.fov, model=info.model if info else "none",
                          model_path=model_path, threshold=doc.threshold, edited_by_hand=doc.has_manual_edits,
-                         warnings=result_warnings(doc.prediction, doc.vessel_fraction())
-                         + check_artery_share(doc.model_artery_vein), metadata=doc.metadata,
+                         warnings=result_warnings(doc.prediction, doc.vessel_fraction(), doc.model_artery_vein),
+                         metadata=doc.metadata,
                          include_identifiers=self.include_identifiers)
         return replace(made, measurements={**made.measurements, **_artery_vein_measurements(doc)})
 
@@ -246,4 +246,3 @@ def written_summary(paths: Sequence[Path]) -> str:
     if not paths:
         return "nothing written"
     return f"{len(paths)} files in {paths[0].parent}: " + ", ".join(p.name for p in paths)
-

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, SignalInstance
 from PySide6.QtWidgets import QWidget
 
 from core.edit.task_result import MaskSource
-from core.measure.plausibility import check_artery_share, result_warnings
+from core.measure.plausibility import result_warnings
 from gui.actions.shortcuts import first_key
 from gui.document.document import ImageDocument
 from gui.widgets.document_label import DocumentLabel
@@ -50,6 +50,6 @@ class ResultInfo(DocumentLabel):
             lines.append(f"Mask {_SOURCES[doc.mask_source]}")
         if info is not None:
             lines.append(f"Model {info.model} on {info.device}, {info.seconds:.1f} s")
-        found = result_warnings(doc.prediction, fraction) + check_artery_share(doc.model_artery_vein)
+        found = result_warnings(doc.prediction, fraction, doc.model_artery_vein)
         self.setToolTip("\n".join(w.message for w in found))
         self.setText("<br>".join(map(escape, lines)) + "".join(_WARNING.format(escape(w.message)) for w in found))
