@@ -127,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", type=Path, required=True, help="calibrated checkpoint to write")
     cal.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     cal.add_argument("--tta", action="store_true", help="average the four flips")
+    cal.add_argument("--scale-tolerance", type=float, metavar="F",
+                     help="leave images whose FOV is within this factor of the model's working FOV at their size")
+    cal.add_argument("--large-fov-diameter", type=float, metavar="PX",
+                     help="reduce images with a wider FOV to this width, not to the working FOV, and leave "
+                     "those in between at their size")
 
     _add_cohort_parser(sub)
     _add_measure_parser(sub)
@@ -388,10 +393,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from core.io.datasets import FOLDERS, load_dataset, load_drive
     from core.measure.validation import labelled_vessel_range
-    from core.ml.calibrate import apply_calibration, calibrate, validation_samples
+    from core.ml.calibrate import (apply_calibration, calibrate, describe_working_band, validation_samples,
+                                   with_working_band)
     from core.ml.checkpoint import load_checkpoint, save_checkpoint
 
     ckpt = load_checkpoint(args.model)
+    if args.scale_tolerance is not None or args.large_fov_diameter is not None:
+        ckpt.preprocessing = with_working_band(ckpt.preprocessing, args.scale_tolerance, args.large_fov_diameter)
     pooled = bool(ckpt.metrics.get("validation", {}).get("datasets"))
 
     loaded: dict[str, list] = {}  # type: ignore[type-arg]
@@ -409,7 +417,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         trained = [s for group in loaded.values() for s in group if s.name not in held_out]
         ckpt.metrics["vessel_fraction_range"] = labelled_vessel_range(trained)
     save_checkpoint(apply_calibration(ckpt, cal), args.out)
-    print(f"{args.precision}{' + flips' if args.tta else ''} on validation images "
+    settings = f"{args.precision}{' + flips' if args.tta else ''}{describe_working_band(ckpt.preprocessing)}"
+    print(f"{settings} on validation images "
           f"{', '.join(s.name for s in samples)}: threshold {cal.threshold:.4f}, F1 {cal.val_f1:.4f}, "
           f"AUC {cal.val_auc:.4f}; saved {args.out}")
     return EXIT_OK

@@ -14,6 +14,7 @@ from typing import Any
 from core.io.datasets import Sample
 from core.measure.validation import Validation
 from core.ml.checkpoint import Checkpoint
+from core.ml.preprocessing import Preprocessing
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,25 @@ def validation_samples(ckpt: Checkpoint, training: Callable[[str], list[Sample]]
     if not names or len(chosen) != len(names):
         raise ValueError("the checkpoint does not record which training images it was validated on")
     return [replace(s, dataset=datasets[s.name]) for s in chosen]
+
+
+def with_working_band(pre: Preprocessing, scale_tolerance: float | None = None,
+                      large_fov_diameter: float | None = None) -> Preprocessing:
+    """``pre`` with another band of FOV widths left at native size, and the width larger images are reduced
+    to (an inference setting, chosen on validation like the threshold; raises CheckpointError when invalid)."""
+    tolerance = pre.scale_tolerance if scale_tolerance is None else scale_tolerance
+    return replace(pre, scale_tolerance=tolerance, large_fov_diameter=large_fov_diameter)
+
+
+def describe_working_band(pre: Preprocessing) -> str:
+    """", working FOV 640 px (640–800 px kept at their size, wider ones reduced to 800 px)", or ""."""
+    if not pre.fov_diameter:
+        return ""
+    band = f", working FOV {pre.fov_diameter:g} px"
+    if (native := pre.native_band()) is not None:
+        band += (f" ({native[0]:.0f}–{native[1]:.0f} px kept at their size, "
+                 f"wider ones reduced to {pre.large_fov_diameter or pre.fov_diameter:g} px)")
+    return band
 
 
 def calibrate(ckpt: Checkpoint, samples: list[Sample], precision: str = "fp32", tta: bool = False,

@@ -53,6 +53,10 @@ class Preprocessing:
     normalization: str = "dataset"
     #: Images whose FOV is within this factor of ``fov_diameter`` are not resampled (1.0: always).
     scale_tolerance: float = SCALE_TOLERANCE
+    #: Images with a wider FOV are reduced to this width rather than to ``fov_diameter``, narrower ones down to
+    #: ``fov_diameter`` are left at their size (None: no such band). A large photograph keeps more of its fine
+    #: vessels, still at a scale the network was trained at (its training crops are rescaled by up to 1.33).
+    large_fov_diameter: float | None = None
 
     def __post_init__(self) -> None:
         if len(self.mean) != 3 or len(self.std) != 3:
@@ -66,21 +70,27 @@ class Preprocessing:
                                   f"(this app knows {', '.join(NORMALIZATIONS)})")
         if not self.scale_tolerance >= 1.0:
             raise CheckpointError(f"preprocessing scale_tolerance {self.scale_tolerance} must be >= 1")
+        if self.large_fov_diameter is not None and not self.large_fov_diameter >= (self.fov_diameter or math.inf):
+            raise CheckpointError(f"preprocessing large_fov_diameter {self.large_fov_diameter:g} must be at least "
+                                  f"the working FOV diameter ({self.fov_diameter or 'none'})")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Preprocessing:
-        fov = d.get("fov_diameter")
+        fov, large = d.get("fov_diameter"), d.get("large_fov_diameter")
         return cls(mean=_triple(d["mean"]), std=_triple(d["std"]), channels=str(d.get("channels", "RGB")),
                    fov_diameter=float(fov) if fov else None, normalization=str(d.get("normalization", "dataset")),
-                   scale_tolerance=float(d.get("scale_tolerance", SCALE_TOLERANCE)))
+                   scale_tolerance=float(d.get("scale_tolerance", SCALE_TOLERANCE)),
+                   large_fov_diameter=float(large) if large else None)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"mean": list(self.mean), "std": list(self.std), "channels": self.channels}
         if self.fov_diameter:
-            d["fov_diameter"] = int(self.fov_diameter) if float(self.fov_diameter).is_integer() else self.fov_diameter
+            d["fov_diameter"] = _whole(self.fov_diameter)
         if self.normalization != "dataset" or self.scale_tolerance != SCALE_TOLERANCE:
             d["normalization"] = self.normalization
             d["scale_tolerance"] = self.scale_tolerance
+        if self.large_fov_diameter:
+            d["large_fov_diameter"] = _whole(self.large_fov_diameter)
         return d
 
     def normalize(self, x: torch.Tensor, fov: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
@@ -105,15 +115,28 @@ class Preprocessing:
         std = pixels.std(1).clamp_min(MIN_STD).view(shape)
         return torch.where(inside, (x - mean) / std, torch.zeros((), dtype=x.dtype))
 
+    def native_band(self) -> tuple[float, float] | None:
+        """The FOV widths (px) left at their size; None when every image is resized to ``fov_diameter``."""
+        if not self.fov_diameter:
+            return None
+        low, high = self.fov_diameter / self.scale_tolerance, self.fov_diameter * self.scale_tolerance
+        high = max(high, self.large_fov_diameter or 0.0)
+        return None if low == high else (low, high)
+
     def working_scale(self, fov: np.ndarray) -> float:
-        """Factor applied to the image before the network so that its FOV is as wide as the training FOV."""
+        """Factor applied to the image before the network so that its FOV is as wide as the training FOV
+        (or within the band of widths left at their size)."""
         if not self.fov_diameter:
             return 1.0
         d = fov_diameter(fov)
         if d < 16:
             return 1.0
         s = float(self.fov_diameter) / d
-        return 1.0 if 1 / self.scale_tolerance <= s <= self.scale_tolerance else min(s, MAX_UPSCALE)
+        if 1 / self.scale_tolerance <= s <= self.scale_tolerance:
+            return 1.0
+        if s < 1 and self.large_fov_diameter:
+            return min(1.0, float(self.large_fov_diameter) / d)
+        return min(s, MAX_UPSCALE)
 
 
 def local_standardize(x: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
@@ -160,3 +183,7 @@ def _triple(values: Sequence[float]) -> tuple[float, float, float]:
     if len(v) != 3:
         raise CheckpointError(f"expected three values (RGB), got {len(v)}")
     return v[0], v[1], v[2]
+
+
+def _whole(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value

@@ -158,12 +158,21 @@ def _preprocessing(card: Mapping[str, Any]) -> str:
     elif pre.get("normalization"):
         parts.append(f"normalisation: {pre['normalization']}")
     if (fov := _number(pre.get("fov_diameter"))) is not None:
-        parts.append(f"resized so the field of view is {int(fov)} px wide")
+        parts.append(_working_size(fov, _number(pre.get("scale_tolerance")), _number(pre.get("large_fov_diameter"))))
     if inference.get("precision"):
         parts.append(str(inference["precision"]))
     if "tta" in inference:
         parts.append("flipped copies averaged" if inference["tta"] else "no flips")
     return "; ".join(parts)
+
+
+def _working_size(fov: float, tolerance: float | None, large: float | None) -> str:
+    """Words for Preprocessing.working_scale (kept in step with its ``native_band``)."""
+    low, high = fov / (tolerance or 1.0), max(fov * (tolerance or 1.0), large or 0.0)
+    if low == high:
+        return f"resized so the field of view is {fov:g} px wide"
+    return (f"a field of view {low:.0f}–{high:.0f} px wide kept at its size, a smaller one enlarged to {fov:g} px, "
+            f"a larger one reduced to {large or fov:g} px")
 
 
 def _stress_limits(stress: Mapping[str, Any]) -> list[str]:

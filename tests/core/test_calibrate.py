@@ -7,8 +7,11 @@ import pytest
 
 from core.io.datasets import Sample
 from core.measure.metrics import Accumulator
-from core.ml.calibrate import apply_calibration, calibrate, validation_samples
+from core.errors import CheckpointError
+from core.ml.calibrate import (apply_calibration, calibrate, describe_working_band, validation_samples,
+                                   with_working_band)
 from core.ml.checkpoint import load_checkpoint, save_checkpoint
+from core.ml.preprocessing import Preprocessing
 from tests.conftest import synthetic_fundus
 
 
@@ -63,3 +66,18 @@ def test_a_pool_model_is_calibrated_on_its_validation_images_of_every_dataset(ti
     assert set(cal.f1_by_dataset) == {"a", "b"}
     assert cal.val_f1 == pytest.approx(sum(cal.f1_by_dataset.values()) / 2), "the mean of the datasets' F1s"
     assert apply_calibration(ckpt, cal).metrics["validation"]["f1_by_dataset"] == cal.f1_by_dataset
+
+
+def test_the_working_band_is_an_inference_setting_stored_with_the_threshold(tiny_checkpoint_path, tmp_path) -> None:
+    ckpt = load_checkpoint(tiny_checkpoint_path)
+    ckpt.preprocessing = Preprocessing((0.5,) * 3, (0.2,) * 3, fov_diameter=40, normalization="fov",
+                                       scale_tolerance=1.0)
+    ckpt.preprocessing = with_working_band(ckpt.preprocessing, None, 50)
+    assert describe_working_band(ckpt.preprocessing) == (
+        ", working FOV 40 px (40–50 px kept at their size, wider ones reduced to 50 px)")
+    ckpt.metrics["validation"] = {"images": ["22"]}
+    cal = calibrate(ckpt, validation_samples(ckpt, lambda dataset: _samples()))
+    reloaded = load_checkpoint(save_checkpoint(apply_calibration(ckpt, cal), tmp_path / "band.pt"))
+    assert (reloaded.preprocessing.scale_tolerance, reloaded.preprocessing.large_fov_diameter) == (1.0, 50)
+    with pytest.raises(CheckpointError):
+        with_working_band(ckpt.preprocessing, None, 30)  # narrower than the working FOV

@@ -70,3 +70,11 @@ def test_a_sparse_or_odd_card_still_reads(card: dict) -> None:
 
 def test_limits_the_card_states_win() -> None:
     assert describe_card({"limitations": ["Only for adults."]}).limits == ["Only for adults."]
+
+
+def test_the_working_band_is_described_in_words() -> None:
+    card = {"preprocessing": {"mean": [0.5] * 3, "std": [0.2] * 3, "fov_diameter": 640, "normalization": "fov",
+                              "scale_tolerance": 1.0, "large_fov_diameter": 800}}
+    assert describe_card(card).preprocessing == (
+        "each colour channel standardised inside the field of view; a field of view 640–800 px wide kept at its "
+        "size, a smaller one enlarged to 640 px, a larger one reduced to 800 px")

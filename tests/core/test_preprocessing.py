@@ -64,6 +64,35 @@ def test_an_exact_working_scale_when_the_tolerance_is_one():
     assert exact.working_scale(np.ones((100, 100), bool)) == MAX_UPSCALE
 
 
+def test_large_images_are_reduced_to_the_large_fov_width_and_others_behave_as_before():
+    banded = Preprocessing(MEAN, STD, fov_diameter=640, normalization="fov", scale_tolerance=1.0,
+                           large_fov_diameter=800)
+    exact = Preprocessing(MEAN, STD, fov_diameter=640, normalization="fov", scale_tolerance=1.0)
+    large, middle, small = np.ones((3200, 3200), bool), np.ones((700, 700), bool), np.ones((400, 400), bool)
+    assert banded.working_scale(large) == pytest.approx(800 / 3200)
+    assert exact.working_scale(large) == pytest.approx(640 / 3200)
+    assert banded.working_scale(middle) == 1.0  # between 640 and 800: kept
+    assert exact.working_scale(middle) == pytest.approx(640 / 700)
+    assert banded.working_scale(small) == exact.working_scale(small) == pytest.approx(640 / 400)
+    assert banded.native_band() == (640, 800) and exact.native_band() is None
+    assert Preprocessing.from_dict(banded.to_dict()) == banded
+    assert "large_fov_diameter" not in exact.to_dict()
+
+
+def test_with_a_tolerance_the_band_reaches_the_large_fov_width():
+    pre = Preprocessing(MEAN, STD, fov_diameter=640, normalization="fov", large_fov_diameter=900)
+    assert pre.native_band() == (512, 900)
+    assert pre.working_scale(np.ones((850, 850), bool)) == 1.0
+    assert pre.working_scale(np.ones((1800, 1800), bool)) == pytest.approx(0.5)
+
+
+def test_a_large_fov_width_below_the_working_width_is_refused():
+    with pytest.raises(CheckpointError, match="at least the working FOV"):
+        Preprocessing(MEAN, STD, fov_diameter=640, normalization="fov", large_fov_diameter=600)
+    with pytest.raises(CheckpointError):
+        Preprocessing(MEAN, STD, large_fov_diameter=600)  # no working FOV at all
+
+
 def test_round_trip_and_old_dicts_keep_their_meaning():
     new = Preprocessing(MEAN, STD, fov_diameter=800, normalization="fov", scale_tolerance=1.0)
     assert Preprocessing.from_dict(new.to_dict()) == new
