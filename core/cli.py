@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and after the last)")
     tr.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning; same --base-c)")
     tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--val-seed", type=int, metavar="N",
+                    help="seed of the validation split (default: --seed); keep it to compare seeds or to "
+                    "fine-tune a model on the images it was validated on")
     tr.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help=DEVICE_HELP)
     tr.add_argument("--task", choices=("vessels", "arteries_veins"), default="vessels",
                     help="what to learn: vessels, or arteries and veins (from the datasets' artery/vein labels; "
@@ -322,7 +325,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, crop=args.crop, lr=args.lr, optimizer=args.optimizer,
         weight_decay=args.weight_decay, scale=tuple(args.scale),
         photometric=not args.no_photometric, capture_artifacts=args.capture_artifacts,
-        val_count=args.val_count, seed=args.seed, device=args.device,
+        val_count=args.val_count, seed=args.seed, val_seed=args.val_seed, device=args.device,
         resume=not args.no_resume, stop_after=args.stop_after, ema=args.ema, amp=not args.no_amp, select=args.select,
         normalization=args.normalization, fov_target=args.fov_target, val_every=args.val_every,
         init=str(args.init or ""), task=args.task,

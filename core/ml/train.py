@@ -72,6 +72,8 @@ class TrainConfig:
     val_count: int = 4
     val_every: int = 1
     seed: int = 0
+    #: seed of the validation split (None: ``seed``): other training seeds validate on the same images
+    val_seed: int | None = None
     device: str = "auto"
     amp: bool = True  # mixed precision: fp16 on CUDA, bf16 on CPUs with native bf16 (AVX-512 BF16 / AMX)
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: off); EMA weights are validated
@@ -195,6 +197,19 @@ def initial_weights(model: UNet, start: Any, task: Task) -> dict[str, torch.Tens
     return state
 
 
+def trained_on_by(start: Any, val_set: list[Sample]) -> list[str]:
+    """Names in ``val_set`` that checkpoint ``start`` trained on: images of a dataset it was trained on
+    that are not among the validation images it records (nothing when it records none)."""
+    validation = start.metrics.get("validation", {}) if isinstance(start.metrics, dict) else {}
+    names = validation.get("images") or []
+    if not names:
+        return []
+    datasets: dict[str, str] = validation.get("datasets") or {name: "drive" for name in names}
+    held_out = set(datasets.items())
+    return [s.name for s in val_set
+            if (s.dataset or "drive") in set(datasets.values()) and (s.name, s.dataset or "drive") not in held_out]
+
+
 def split_pool(samples: list[Sample], val_count: int, seed: int) -> tuple[list[Sample], list[Sample]]:
     """Hold out ``val_count`` images of every dataset (one dataset: exactly split_train_val)."""
     names = list(dict.fromkeys(s.dataset for s in samples))
@@ -248,18 +263,23 @@ def train(
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     device = resolve_device(config.device)
-    train_set, val_set = split_pool(samples, config.val_count, seed=config.seed)
+    val_seed = config.seed if config.val_seed is None else config.val_seed
+    train_set, val_set = split_pool(samples, config.val_count, seed=val_seed)
     log(f"training on {len(train_set)} images, validating on {len(val_set)} "
         f"({', '.join(s.name for s in val_set)}), device {device}")
 
     task = get_task(config.task)
     model = UNet(3, len(task.classes), config.bilinear, config.base_c)
     if config.init:
+        start = load_checkpoint(config.init)
         try:
-            model.load_state_dict(initial_weights(model, load_checkpoint(config.init), task))
+            model.load_state_dict(initial_weights(model, start, task))
         except ValueError as exc:
             raise ValueError(f"--init {config.init}: {exc}") from None
         log(f"starting from the weights of {config.init}")
+        if leaked := trained_on_by(start, val_set):
+            log(f"warning: validation images {', '.join(leaked)} were training images of {config.init}, so "
+                f"validation figures will read high; use its validation split (--val-seed)")
     model = model.to(device).to(memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = make_optimizer(params, config)

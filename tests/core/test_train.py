@@ -13,7 +13,8 @@ import torch
 from core.io.datasets import Sample, split_train_val
 from core.measure.fov import fov_diameter
 from core.ml.checkpoint import load_checkpoint
-from core.ml.train import TrainConfig, TrainingCancelled, poly_lr_factor, resized_to_fov, split_pool, train
+from core.ml.train import (TrainConfig, TrainingCancelled, poly_lr_factor, resized_to_fov, split_pool, train,
+                           trained_on_by)
 from tests.conftest import synthetic_fundus
 
 
@@ -265,3 +266,31 @@ def test_training_records_the_vessel_fraction_range_of_its_labels(tmp_path: Path
     train_set, _ = split_pool(samples, 1, seed=0)
     fractions = [s.vessels[s.fov].mean() for s in train_set]
     assert low == pytest.approx(min(fractions), abs=1e-4) and high == pytest.approx(max(fractions), abs=1e-4)
+
+
+def test_another_training_seed_keeps_the_validation_split_of_its_val_seed(tmp_path: Path, samples: list[Sample]):
+    logs: dict[int, list[str]] = {1: [], 2: []}
+    for seed in (1, 2):
+        train(samples, _config(tmp_path / f"s{seed}", epochs=1, val_seed=0, seed=seed), log=logs[seed].append)
+    validated = [next(line for line in logs[seed] if line.startswith("training on")) for seed in (1, 2)]
+    assert validated[0] == validated[1]
+    assert split_pool(samples, 1, seed=0)[1][0].name in validated[0]
+
+
+def test_fine_tuning_warns_when_it_validates_on_images_the_start_model_trained_on(tmp_path: Path,
+                                                                                  samples: list[Sample]):
+    first = train(samples, _config(tmp_path / "first", epochs=1), log=lambda _: None)
+    same, other = [], []
+    train(samples, _config(tmp_path / "same", epochs=1, init=str(first.best_path)), log=same.append)
+    train(samples, _config(tmp_path / "other", epochs=1, seed=5, init=str(first.best_path)), log=other.append)
+    assert not any("warning" in line for line in same)
+    assert any("were training images of" in line and "--val-seed" in line for line in other)
+
+
+def test_trained_on_by_names_validation_images_the_start_model_saw_in_training(samples: list[Sample]):
+    from types import SimpleNamespace
+
+    pool = [replace(s, dataset=d) for s, d in zip(samples[:4], ["drive", "drive", "hrf", "chase"])]
+    start = SimpleNamespace(metrics={"validation": {"images": ["01", "03"], "datasets": {"01": "drive", "03": "hrf"}}})
+    assert trained_on_by(start, pool) == ["02"]  # chase: a dataset the start model never saw
+    assert trained_on_by(SimpleNamespace(metrics={}), pool) == []

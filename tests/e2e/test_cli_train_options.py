@@ -43,3 +43,10 @@ def test_an_unknown_selection_is_refused_by_the_parser(tmp_path: Path, captured:
     with pytest.raises(SystemExit) as exc:
         main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--select", "worst"])
     assert exc.value.code == 2 and captured == []
+
+
+def test_the_validation_seed_reaches_the_config_and_defaults_to_none(tmp_path: Path, captured: list[TrainConfig]):
+    drive = make_fake_drive(tmp_path / "DRIVE", "training")
+    assert main(["train", "--data", str(drive), "--out", str(tmp_path / "a"), "--seed", "3", "--val-seed", "0"]) == 0
+    assert main(["train", "--data", str(drive), "--out", str(tmp_path / "b"), "--seed", "3"]) == 0
+    assert [(c.seed, c.val_seed) for c in captured] == [(3, 0), (3, None)]
