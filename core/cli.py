@@ -396,8 +396,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from core.io.datasets import FOLDERS, load_dataset, load_drive
     from core.measure.validation import labelled_vessel_range
-    from core.ml.calibrate import (apply_calibration, calibrate, describe_working_band, validation_samples,
-                                   with_working_band)
+    from core.ml.calibrate import (
+        apply_calibration,
+        calibrate,
+        describe_working_band,
+        validation_samples,
+        with_working_band,
+    )
     from core.ml.checkpoint import load_checkpoint, save_checkpoint
 
     ckpt = load_checkpoint(args.model)

@@ -205,9 +205,9 @@ def trained_on_by(start: Any, val_set: list[Sample]) -> list[str]:
     if not names:
         return []
     datasets: dict[str, str] = validation.get("datasets") or {name: "drive" for name in names}
-    held_out = set(datasets.items())
+    held_out, seen = set(datasets.items()), set(datasets.values())
     return [s.name for s in val_set
-            if (s.dataset or "drive") in set(datasets.values()) and (s.name, s.dataset or "drive") not in held_out]
+            if (s.dataset or "drive") in seen and (s.name, s.dataset or "drive") not in held_out]
 
 
 def split_pool(samples: list[Sample], val_count: int, seed: int) -> tuple[list[Sample], list[Sample]]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.errors import CheckpointError
 from core.io.datasets import Sample
 from core.measure.metrics import Accumulator
-from core.errors import CheckpointError
-from core.ml.calibrate import (apply_calibration, calibrate, describe_working_band, validation_samples,
-                                   with_working_band)
+from core.ml.calibrate import apply_calibration, calibrate, describe_working_band, validation_samples, with_working_band
 from core.ml.checkpoint import load_checkpoint, save_checkpoint
 from core.ml.preprocessing import Preprocessing
 from tests.conftest import synthetic_fundus

@@ -13,8 +13,15 @@ import torch
 from core.io.datasets import Sample, split_train_val
 from core.measure.fov import fov_diameter
 from core.ml.checkpoint import load_checkpoint
-from core.ml.train import (TrainConfig, TrainingCancelled, poly_lr_factor, resized_to_fov, split_pool, train,
-                           trained_on_by)
+from core.ml.train import (
+    TrainConfig,
+    TrainingCancelled,
+    poly_lr_factor,
+    resized_to_fov,
+    split_pool,
+    train,
+    trained_on_by,
+)
 from tests.conftest import synthetic_fundus
 
 
@@ -290,7 +297,7 @@ def test_fine_tuning_warns_when_it_validates_on_images_the_start_model_trained_o
 def test_trained_on_by_names_validation_images_the_start_model_saw_in_training(samples: list[Sample]):
     from types import SimpleNamespace
 
-    pool = [replace(s, dataset=d) for s, d in zip(samples[:4], ["drive", "drive", "hrf", "chase"])]
+    pool = [replace(s, dataset=d) for s, d in zip(samples[:4], ["drive", "drive", "hrf", "chase"], strict=True)]
     start = SimpleNamespace(metrics={"validation": {"images": ["01", "03"], "datasets": {"01": "drive", "03": "hrf"}}})
     assert trained_on_by(start, pool) == ["02"]  # chase: a dataset the start model never saw
     assert trained_on_by(SimpleNamespace(metrics={}), pool) == []
