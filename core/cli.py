@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-photometric", action="store_true", help="disable colour/contrast/gamma jitter")
     tr.add_argument("--capture-artifacts", action="store_true",
                     help="with --normalization fov: also train on vignetting, JPEG blocks and sensor noise")
+    tr.add_argument("--artifact-probability", type=float, default=0.2, metavar="P",
+                    help="with --capture-artifacts: the probability of each artifact per crop (default 0.2)")
     tr.add_argument("--val-count", type=int, default=4,
                     help="training images held out for validation (per dataset with --datasets)")
     tr.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and after the last)")
@@ -325,6 +327,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, crop=args.crop, lr=args.lr, optimizer=args.optimizer,
         weight_decay=args.weight_decay, scale=tuple(args.scale),
         photometric=not args.no_photometric, capture_artifacts=args.capture_artifacts,
+        artifact_probability=args.artifact_probability,
         val_count=args.val_count, seed=args.seed, val_seed=args.val_seed, device=args.device,
         resume=not args.no_resume, stop_after=args.stop_after, ema=args.ema, amp=not args.no_amp, select=args.select,
         normalization=args.normalization, fov_target=args.fov_target, val_every=args.val_every,

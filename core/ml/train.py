@@ -69,6 +69,8 @@ class TrainConfig:
     photometric: bool = True
     #: also vignetting, JPEG and raw sensor noise ("fov" normalisation only): robustness to poor captures
     capture_artifacts: bool = False
+    #: the probability of each capture artifact per crop
+    artifact_probability: float = 0.2
     val_count: int = 4
     val_every: int = 1
     seed: int = 0
@@ -258,6 +260,8 @@ def train(
     """Train a UNet on ``samples`` (a validation split of them selects epoch and threshold)."""
     if config.select not in ("best", "last"):
         raise ValueError(f"select must be 'best' or 'last', got {config.select!r}")
+    if not 0.0 <= config.artifact_probability <= 1.0:
+        raise ValueError(f"artifact probability must be between 0 and 1, got {config.artifact_probability}")
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
@@ -306,7 +310,7 @@ def train(
         fov_width = int(np.median([fov_diameter(s.fov) for s in train_set]))
         preprocessing = Preprocessing(config.mean, config.std, "RGB", fov_width, config.normalization)
     transform = training_transforms(config.crop, preprocessing, config.scale, config.photometric,
-                                    config.capture_artifacts)
+                                    config.capture_artifacts, config.artifact_probability)
     train_images = TrainingImages(train_set, preprocessing, task.name)
 
     state_path = out / "last_state.pt"

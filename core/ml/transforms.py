@@ -216,7 +216,7 @@ class CaptureArtifacts:
 
 def training_transforms(
     crop: int, preprocessing: Preprocessing, scale: tuple[float, float] = (0.5, 1.2), photometric: bool = True,
-    capture_artifacts: bool = False,
+    capture_artifacts: bool = False, artifact_probability: float = 0.2,
 ) -> Compose:
     """The recipe for ``preprocessing``'s normalisation.
 
@@ -224,13 +224,13 @@ def training_transforms(
     ``"fov"``: the images come already standardised inside their FOV (whole-image statistics, as at
     inference, computed once); scale, flips, rotations, crop, then what standardisation cannot undo
     (residual per-channel gain and offset, a gamma-like curve, blur, and with ``capture_artifacts``
-    vignetting, JPEG and sensor noise of raw intensities).
+    vignetting, JPEG and sensor noise of raw intensities, each with ``artifact_probability``).
     """
     geometric: list[Transform] = [RandomScale(*scale), RandomFlip(), RandomRotate90(), RandomCrop(crop)]
     if preprocessing.normalization in PER_IMAGE:
         photometric_steps: list[Transform] = [StandardizedJitter(), RandomBlur()] if photometric else []
         if photometric and capture_artifacts:
-            photometric_steps = [CaptureArtifacts(preprocessing), StandardizedJitter(),
+            photometric_steps = [CaptureArtifacts(preprocessing, p=artifact_probability), StandardizedJitter(),
                                  RandomBlur(p=0.3, max_sigma=2.5)]
         return Compose(geometric + photometric_steps)
     steps = geometric + ([ColorJitter()] if photometric else [])

@@ -301,3 +301,8 @@ def test_trained_on_by_names_validation_images_the_start_model_saw_in_training(s
     start = SimpleNamespace(metrics={"validation": {"images": ["01", "03"], "datasets": {"01": "drive", "03": "hrf"}}})
     assert trained_on_by(start, pool) == ["02"]  # chase: a dataset the start model never saw
     assert trained_on_by(SimpleNamespace(metrics={}), pool) == []
+
+
+def test_an_artifact_probability_outside_zero_to_one_is_refused(tmp_path: Path, samples: list[Sample]):
+    with pytest.raises(ValueError, match="artifact probability"):
+        train(samples, _config(tmp_path, artifact_probability=1.5), log=lambda _: None)

@@ -167,3 +167,9 @@ def test_capture_artifacts_are_off_unless_asked():
     degraded = training_transforms(64, FOV_PRE, photometric=True, capture_artifacts=True)
     assert not any(isinstance(t, CaptureArtifacts) for t in plain.transforms)
     assert any(isinstance(t, CaptureArtifacts) for t in degraded.transforms)
+
+
+def test_the_artifact_probability_reaches_the_capture_artifacts():
+    recipe = training_transforms(64, FOV_PRE, photometric=True, capture_artifacts=True, artifact_probability=0.5)
+    (artifacts,) = [t for t in recipe.transforms if isinstance(t, CaptureArtifacts)]
+    assert artifacts.p == 0.5

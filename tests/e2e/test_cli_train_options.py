@@ -50,3 +50,11 @@ def test_the_validation_seed_reaches_the_config_and_defaults_to_none(tmp_path: P
     assert main(["train", "--data", str(drive), "--out", str(tmp_path / "a"), "--seed", "3", "--val-seed", "0"]) == 0
     assert main(["train", "--data", str(drive), "--out", str(tmp_path / "b"), "--seed", "3"]) == 0
     assert [(c.seed, c.val_seed) for c in captured] == [(3, 0), (3, None)]
+
+
+def test_the_artifact_probability_reaches_the_config(tmp_path: Path, captured: list[TrainConfig]):
+    drive = make_fake_drive(tmp_path / "DRIVE", "training")
+    assert main(["train", "--data", str(drive), "--out", str(tmp_path / "a"), "--normalization", "fov",
+                 "--capture-artifacts", "--artifact-probability", "0.4"]) == 0
+    assert main(["train", "--data", str(drive), "--out", str(tmp_path / "b")]) == 0
+    assert [c.artifact_probability for c in captured] == [0.4, 0.2]
