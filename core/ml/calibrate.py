@@ -27,12 +27,18 @@ class Calibration:
     f1_by_dataset: dict[str, float] = field(default_factory=dict)
 
 
+def recorded_validation(metrics: Any) -> dict[str, str]:
+    """Validation image name -> dataset, as a checkpoint's metrics record them (DRIVE before pools; {} if none)."""
+    validation = metrics.get("validation", {}) if isinstance(metrics, dict) else {}
+    names = validation.get("images") or []
+    return dict(validation.get("datasets") or {name: "drive" for name in names}) if names else {}
+
+
 def validation_samples(ckpt: Checkpoint, training: Callable[[str], list[Sample]]) -> list[Sample]:
     """The training images this checkpoint was validated on (names, and datasets when it was trained on a
     pool, stored at training time); ``training(dataset)`` loads that dataset's training split."""
-    validation = ckpt.metrics.get("validation", {})
-    names = validation.get("images") or []
-    datasets: dict[str, str] = validation.get("datasets") or {name: "drive" for name in names}
+    datasets = recorded_validation(ckpt.metrics)
+    names = list(datasets)
     chosen = [s for d in dict.fromkeys(datasets.values()) for s in training(d) if datasets.get(s.name) == d]
     if not names or len(chosen) != len(names):
         raise ValueError("the checkpoint does not record which training images it was validated on")

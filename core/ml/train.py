@@ -24,6 +24,7 @@ from core.io.datasets import CARDS, Sample, split_train_val
 from core.measure.artery_vein import ArteryVeinAccumulator
 from core.measure.fov import fov_diameter
 from core.measure.validation import Validation, labelled_vessel_range
+from core.ml.calibrate import recorded_validation
 from core.ml.checkpoint import (
     TUTORIAL_MEAN,
     TUTORIAL_STD,
@@ -36,7 +37,7 @@ from core.ml.devices import resolve_device
 from core.ml.losses import ArteryVeinLoss, SegmentationLoss
 from core.ml.model import UNet
 from core.ml.preprocessing import PER_IMAGE, Preprocessing
-from core.ml.transforms import training_transforms
+from core.ml.transforms import ARTIFACT_PROBABILITY, training_transforms
 from core.predict.tasks import Task, get_task
 
 Progress = Callable[[int, int, dict[str, float]], None]
@@ -70,7 +71,7 @@ class TrainConfig:
     #: also vignetting, JPEG and raw sensor noise ("fov" normalisation only): robustness to poor captures
     capture_artifacts: bool = False
     #: the probability of each capture artifact per crop
-    artifact_probability: float = 0.2
+    artifact_probability: float = ARTIFACT_PROBABILITY
     val_count: int = 4
     val_every: int = 1
     seed: int = 0
@@ -202,11 +203,7 @@ def initial_weights(model: UNet, start: Any, task: Task) -> dict[str, torch.Tens
 def trained_on_by(start: Any, val_set: list[Sample]) -> list[str]:
     """Names in ``val_set`` that checkpoint ``start`` trained on: images of a dataset it was trained on
     that are not among the validation images it records (nothing when it records none)."""
-    validation = start.metrics.get("validation", {}) if isinstance(start.metrics, dict) else {}
-    names = validation.get("images") or []
-    if not names:
-        return []
-    datasets: dict[str, str] = validation.get("datasets") or {name: "drive" for name in names}
+    datasets = recorded_validation(start.metrics)
     held_out, seen = set(datasets.items()), set(datasets.values())
     return [s.name for s in val_set
             if (s.dataset or "drive") in seen and (s.name, s.dataset or "drive") not in held_out]

@@ -165,6 +165,10 @@ class RandomBlur:
         return x[0], target
 
 
+#: How often each capture artifact (vignetting, JPEG, sensor noise) is applied to a training crop.
+ARTIFACT_PROBABILITY = 0.2
+
+
 class CaptureArtifacts:
     """What a poor capture or file adds after standardisation cannot undo it: light falling off towards
     the edge (vignetting), JPEG blocks and ringing, and sensor noise of a few grey levels.
@@ -173,7 +177,7 @@ class CaptureArtifacts:
     colours (``preprocessing``'s mean and std), degraded there and mapped back; each with probability ``p``.
     """
 
-    def __init__(self, preprocessing: Preprocessing, p: float = 0.2, max_falloff: float = 0.7,
+    def __init__(self, preprocessing: Preprocessing, p: float = ARTIFACT_PROBABILITY, max_falloff: float = 0.7,
                  quality: tuple[int, int] = (8, 60), max_noise: float = 10.0) -> None:
         self.mean = torch.tensor(preprocessing.mean).view(3, 1, 1)
         self.std = torch.tensor(preprocessing.std).view(3, 1, 1)
@@ -216,7 +220,7 @@ class CaptureArtifacts:
 
 def training_transforms(
     crop: int, preprocessing: Preprocessing, scale: tuple[float, float] = (0.5, 1.2), photometric: bool = True,
-    capture_artifacts: bool = False, artifact_probability: float = 0.2,
+    capture_artifacts: bool = False, artifact_probability: float = ARTIFACT_PROBABILITY,
 ) -> Compose:
     """The recipe for ``preprocessing``'s normalisation.
 
