@@ -20,11 +20,16 @@ disc for both sides) and the scale from the disc convention (1800 µm per disc d
       MSE = Σᵢⱼ (yᵢⱼ − ȳᵢ. − ȳ.ⱼ + ȳ..)² / ((n − 1)(k − 1))
       ICC(2,1) = (MSR − MSE) / (MSR + (k − 1) MSE + k (MSC − MSE) / n)
   (checked at start on Shrout & Fleiss's own Table 2: ICC(2,1) = 0.29);
+- ICC(3,1): two-way mixed, consistency (case 3): (MSR − MSE) / (MSR + (k − 1) MSE), the same without the
+  systematic difference between the raters, which the bias column shows (their Table 2: 0.71);
 - bias: mean of model − reference; 95 % limits of agreement: bias ± 1.96 SD of the differences
   (Bland & Altman 1986).
 
 Per dataset and pooled (pooling two cameras widens the spread between images, which raises an ICC:
-read the per-dataset rows first). Nothing is chosen or tuned here: the models, the detector and every
+read the per-dataset rows first). ``--observers`` adds the yardstick for the vessel-only biomarkers: the
+second human observer's vessel mask against the first one's on DRIVE test and CHASE_DB1 test (neither
+has second-observer artery/vein labels), measured the same way, so the model's ICC can be read against
+what two people drawing the same photographs reach. Nothing is chosen or tuned here: the models, the detector and every
 biomarker parameter were fixed on training images. Model outputs are cached under ``--cache`` (keyed
 by the models' SHA-256), so a rerun only measures.
 
@@ -43,9 +48,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.quality import second_observer_file  # noqa: E402
 from core.batch.measure_image import ModelMasks  # noqa: E402
 from core.io.datasets import FOLDERS, default_data_root, find_drive, find_hrf, load_sample  # noqa: E402
+from core.io.images import read_image  # noqa: E402
 from core.measure.biomarkers import BiomarkerReport, Measurement, compute_biomarkers  # noqa: E402
+from core.measure.evaluate import dataset_folder, dataset_samples  # noqa: E402
 from core.measure.optic_disc import OpticDisc, find_optic_disc  # noqa: E402
 
 #: (name, vessels, region, what the table shows, target ICC from the issue or None)
@@ -65,6 +73,9 @@ BIOMARKERS = [
     ("vessel_density", "artery", "fov", "artery density", None),
     ("vessel_density", "vein", "fov", "vein density", None),
 ]
+#: the biomarkers that need no artery/vein labels, the ones a second observer's vessel mask has (the
+#: targets are the model's, not a person's: none shown)
+VESSEL_ONLY = [(*b[:4], None) for b in BIOMARKERS if b[1] == "all" and b[0] != "avr"]
 
 
 def icc_2_1(y: np.ndarray) -> float:
@@ -79,11 +90,23 @@ def icc_2_1(y: np.ndarray) -> float:
     return float((msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n))
 
 
+def icc_3_1(y: np.ndarray) -> float:
+    """ICC(3,1), consistency, of an n × k table; see the module docstring."""
+    y = np.asarray(y, float)
+    n, k = y.shape
+    rows = y.mean(axis=1)
+    msr = k * np.sum((rows - y.mean()) ** 2) / (n - 1)
+    mse = np.sum((y - rows[:, None] - y.mean(axis=0)[None, :] + y.mean()) ** 2) / ((n - 1) * (k - 1))
+    return float((msr - mse) / (msr + (k - 1) * mse))
+
+
 def _check_icc() -> None:
     """Shrout & Fleiss (1979), Table 2: six targets, four judges; ICC(2,1) = 0.29."""
     table = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]])
     value = icc_2_1(table)
     assert abs(value - 0.29) < 0.005, f"ICC(2,1) of Shrout & Fleiss's table is 0.29, computed {value:.3f}"
+    value = icc_3_1(table)
+    assert abs(value - 0.71) < 0.005, f"ICC(3,1) of Shrout & Fleiss's table is 0.71, computed {value:.3f}"
 
 
 def value_of(report: BiomarkerReport, name: str, vessels: str, region: str) -> float | None:
@@ -140,6 +163,23 @@ def measure_split(dataset: str, pool: Path, source: ModelMasks, cache: Path, lim
     return out
 
 
+def observer_split(dataset: str, pool: Path, limit: int | None) -> list[dict[str, Any]]:
+    """The second observer's vessel mask (as "model") against the first one's, no artery/vein labels."""
+    root = dataset_folder(dataset, pool)
+    out = []
+    for s in list(dataset_samples(dataset, pool, "test"))[:limit]:
+        path = second_observer_file(dataset, root, s)
+        if path is None or not path.is_file():
+            print(f"  {dataset} {s.name}: no second observer ({path}), skipped")
+            continue
+        disc = find_optic_disc(s.image, s.fov)
+        the_disc = disc if isinstance(disc, OpticDisc) else None
+        second = read_image(path, mode="L") > 127
+        out.append({"name": s.name, "model": compute_biomarkers(second, s.fov, None, the_disc),
+                    "reference": compute_biomarkers(s.vessels, s.fov, None, the_disc)})
+    return out
+
+
 def _num(v: float | None) -> str:
     return "—" if v is None else f"{v:.4g}"
 
@@ -160,17 +200,18 @@ def agreement(results: list[dict[str, Any]], key: tuple[str, str, str]) -> dict[
         y = np.array(pairs)
         d = y[:, 0] - y[:, 1]
         sd = float(np.std(d, ddof=1))
-        out.update(icc=icc_2_1(y), bias=float(d.mean()), low=float(d.mean() - 1.96 * sd),
+        out.update(icc=icc_2_1(y), icc3=icc_3_1(y), bias=float(d.mean()), low=float(d.mean() - 1.96 * sd),
                    high=float(d.mean() + 1.96 * sd), mean_reference=float(y[:, 1].mean()))
     return out
 
 
-def print_table(title: str, results: list[dict[str, Any]]) -> None:
+def print_table(title: str, results: list[dict[str, Any]], rows: list[tuple[str, str, str, str, float | None]]
+                = BIOMARKERS) -> None:
     print(f"\n{title}: {len(results)} images")
-    print(f"  {'biomarker':26s} {'n':>5s} {'ICC(2,1)':>9s} {'target':>7s} {'bias':>10s} "
+    print(f"  {'biomarker':26s} {'n':>5s} {'ICC(2,1)':>9s} {'target':>7s} {'ICC(3,1)':>9s} {'bias':>10s} "
           f"{'95% limits of agreement':>25s} {'ref. mean':>10s}")
     notes = []
-    for name, vessels, region, label, target in BIOMARKERS:
+    for name, vessels, region, label, target in rows:
         a = agreement(results, (name, vessels, region))
         n = f"{a['n']}/{a['of']}"
         if "icc" not in a:
@@ -179,7 +220,7 @@ def print_table(title: str, results: list[dict[str, Any]]) -> None:
             mark = "" if target is None else (" met" if a["icc"] >= target else " MISSED")
             goal = "" if target is None else f"{target:.2f}"
             limits = "[{:+.4g}, {:+.4g}]".format(a["low"], a["high"])
-            print(f"  {label:26s} {n:>5s} {a['icc']:9.3f} {goal:>7s} {a['bias']:+10.4g} {limits:>25s} "
+            print(f"  {label:26s} {n:>5s} {a['icc']:9.3f} {goal:>7s} {a['icc3']:9.3f} {a['bias']:+10.4g} {limits:>25s} "
                   f"{a['mean_reference']:10.4g}{mark}")
         for side in ("model", "reference"):
             lost = a[f"lost_{side}"]
@@ -202,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="first N images of each split (a quick look)")
     ap.add_argument("--datasets", nargs="+", choices=["drive", "hrf"], default=["drive", "hrf"])
     ap.add_argument("--per-image", action="store_true", help="print each image's model/reference values")
+    ap.add_argument("--observers", action="store_true",
+                    help="also the second human observer against the first (DRIVE and CHASE_DB1 test)")
     args = ap.parse_args(argv)
     if args.data is None or not args.data.is_dir():
         print("error: say where the data pool is: --data POOL or $RETINASEG_DATA", file=sys.stderr)
@@ -228,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
         print_table(f"{FOLDERS[dataset]} test", results)
     if len(by_dataset) > 1:
         print_table("pooled", [r for results in by_dataset.values() for r in results])
+    if args.observers:
+        for dataset in ("drive", "chase"):
+            print_table(f"{FOLDERS[dataset]} test, second human observer − first (the yardstick; vessel-only "
+                        "biomarkers)", observer_split(dataset, args.data, args.limit), VESSEL_ONLY)
     print(f"\n{time.perf_counter() - t:.0f} s wall")
     return 0
 
