@@ -30,12 +30,12 @@ def test_the_shipped_card_reads_as_name_training_figures_threshold_use_and_limit
 
     test = {r.dataset: r for r in view.figures if r.split == "test"}
     assert list(test) == ["DRIVE", "CHASE_DB1", "HRF"]
-    assert test["DRIVE"].f1 == pytest.approx(0.8080, abs=1e-4) and test["DRIVE"].images == 20
-    assert test["HRF"].roc_auc == pytest.approx(0.9765, abs=1e-4) and test["HRF"].second_observer_f1 is None
-    assert test["CHASE_DB1"].worst_f1 == pytest.approx(0.7753, abs=1e-4)
+    assert test["DRIVE"].f1 == pytest.approx(0.8077, abs=1e-4) and test["DRIVE"].images == 20
+    assert test["HRF"].roc_auc == pytest.approx(0.9764, abs=1e-4) and test["HRF"].second_observer_f1 is None
+    assert test["CHASE_DB1"].worst_f1 == pytest.approx(0.7754, abs=1e-4)
     assert test["DRIVE"].second_observer_f1 == pytest.approx(0.7891, abs=1e-4)
     validation = {r.dataset: r for r in view.figures if r.split == "validation"}
-    assert validation["CHASE_DB1"].f1 == pytest.approx(0.8304, abs=1e-4) and validation["HRF"].images == 4
+    assert validation["CHASE_DB1"].f1 == pytest.approx(0.8318, abs=1e-4) and validation["HRF"].images == 4
     assert "threshold 0.59" in view.figures_note
 
     assert "not a medical device" in view.intended_use.lower()
