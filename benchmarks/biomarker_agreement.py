@@ -29,8 +29,8 @@ Per dataset and pooled (pooling two cameras widens the spread between images, wh
 read the per-dataset rows first). ``--observers`` adds the yardstick for the vessel-only biomarkers: the
 second human observer's vessel mask against the first one's on DRIVE test and CHASE_DB1 test (neither
 has second-observer artery/vein labels), measured the same way, so the model's ICC can be read against
-what two people drawing the same photographs reach. Nothing is chosen or tuned here: the models, the detector and every
-biomarker parameter were fixed on training images. Model outputs are cached under ``--cache`` (keyed
+what two people drawing the same photographs reach. Nothing is chosen or tuned here: the models, the
+detector and every biomarker parameter were fixed on training images. Model outputs are cached under ``--cache`` (keyed
 by the models' SHA-256), so a rerun only measures.
 
     nice -n 15 python benchmarks/biomarker_agreement.py [--data POOL] [--limit N] [--per-image]
@@ -56,8 +56,9 @@ from core.measure.biomarkers import BiomarkerReport, Measurement, compute_biomar
 from core.measure.evaluate import dataset_folder, dataset_samples  # noqa: E402
 from core.measure.optic_disc import OpticDisc, find_optic_disc  # noqa: E402
 
+Row = tuple[str, str, str, str, "float | None"]
 #: (name, vessels, region, what the table shows, target ICC from the issue or None)
-BIOMARKERS = [
+BIOMARKERS: list[Row] = [
     ("vessel_density", "all", "fov", "vessel density", 0.80),
     ("fractal_dimension_skeleton", "all", "fov", "FD skeleton", 0.80),
     ("fractal_dimension_mask", "all", "fov", "FD mask", 0.80),
@@ -75,11 +76,11 @@ BIOMARKERS = [
 ]
 #: the biomarkers that need no artery/vein labels, the ones a second observer's vessel mask has (the
 #: targets are the model's, not a person's: none shown)
-VESSEL_ONLY = [(*b[:4], None) for b in BIOMARKERS if b[1] == "all" and b[0] != "avr"]
+VESSEL_ONLY: list[Row] = [(*b[:4], None) for b in BIOMARKERS if b[1] == "all" and b[0] != "avr"]
 
 
-def icc_2_1(y: np.ndarray) -> float:
-    """ICC(2,1) of an n × k table (rows: subjects, columns: raters); see the module docstring."""
+def mean_squares(y: np.ndarray) -> tuple[float, float, float, int, int]:
+    """MSR, MSC, MSE, n and k of an n × k table (rows: subjects, columns: raters); see the module docstring."""
     y = np.asarray(y, float)
     n, k = y.shape
     grand = y.mean()
@@ -87,17 +88,19 @@ def icc_2_1(y: np.ndarray) -> float:
     msr = k * np.sum((rows - grand) ** 2) / (n - 1)
     msc = n * np.sum((cols - grand) ** 2) / (k - 1)
     mse = np.sum((y - rows[:, None] - cols[None, :] + grand) ** 2) / ((n - 1) * (k - 1))
-    return float((msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n))
+    return float(msr), float(msc), float(mse), n, k
+
+
+def icc_2_1(y: np.ndarray) -> float:
+    """ICC(2,1), absolute agreement, of an n × k table; see the module docstring."""
+    msr, msc, mse, n, k = mean_squares(y)
+    return (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n)
 
 
 def icc_3_1(y: np.ndarray) -> float:
     """ICC(3,1), consistency, of an n × k table; see the module docstring."""
-    y = np.asarray(y, float)
-    n, k = y.shape
-    rows = y.mean(axis=1)
-    msr = k * np.sum((rows - y.mean()) ** 2) / (n - 1)
-    mse = np.sum((y - rows[:, None] - y.mean(axis=0)[None, :] + y.mean()) ** 2) / ((n - 1) * (k - 1))
-    return float((msr - mse) / (msr + (k - 1) * mse))
+    msr, _, mse, _, k = mean_squares(y)
+    return (msr - mse) / (msr + (k - 1) * mse)
 
 
 def _check_icc() -> None:
@@ -205,8 +208,7 @@ def agreement(results: list[dict[str, Any]], key: tuple[str, str, str]) -> dict[
     return out
 
 
-def print_table(title: str, results: list[dict[str, Any]], rows: list[tuple[str, str, str, str, float | None]]
-                = BIOMARKERS) -> None:
+def print_table(title: str, results: list[dict[str, Any]], rows: list[Row] = BIOMARKERS) -> None:
     print(f"\n{title}: {len(results)} images")
     print(f"  {'biomarker':26s} {'n':>5s} {'ICC(2,1)':>9s} {'target':>7s} {'ICC(3,1)':>9s} {'bias':>10s} "
           f"{'95% limits of agreement':>25s} {'ref. mean':>10s}")
