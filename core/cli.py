@@ -408,6 +408,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     )
     from core.ml.checkpoint import load_checkpoint, save_checkpoint
 
+    if not args.out.parent.is_dir():  # before minutes of validation, not after
+        print(f"error: {args.out.parent}: no such folder for --out", file=sys.stderr)
+        return EXIT_USAGE
     ckpt = load_checkpoint(args.model)
     if args.scale_tolerance is not None or args.large_fov_diameter is not None:
         ckpt.preprocessing = with_working_band(ckpt.preprocessing, args.scale_tolerance, args.large_fov_diameter)

@@ -39,3 +39,12 @@ def test_a_large_fov_width_outside_the_band_is_refused_with_a_message(validated_
                  "--large-fov-diameter", "30"]) != 0
     assert "large_fov_diameter 30 must be at least the working FOV diameter" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_missing_output_folder_is_refused_before_any_work(validated_model: Path, tmp_path: Path,
+                                                            capsys) -> None:
+    out = tmp_path / "no such folder" / "calibrated.pt"
+    assert main(["calibrate", "--data", str(tmp_path / "not a dataset"), "--model", str(validated_model),
+                 "--out", str(out)]) == 2
+    assert "no such folder for --out" in capsys.readouterr().err
+    assert not out.parent.exists()
