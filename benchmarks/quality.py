@@ -15,6 +15,7 @@ checkpoint's metrics ("test") and the model card JSON beside it (threshold untou
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Iterable
@@ -62,8 +63,8 @@ def figures(result: EvaluationResult, observer: Scores | None, seconds: float) -
                                         "note": "best on the test split itself: a calibration check, never used"}
     out["images"] = len(result.per_image)
     out["seconds_per_image"] = seconds / max(len(result.per_image), 1)
-    if observer is not None:
-        out["second_observer"] = observer.as_dict()
+    if observer is not None:  # a drawn annotation ranks no pixels: it has no ROC or PR AUC, left out, not NaN
+        out["second_observer"] = {k: v for k, v in observer.as_dict().items() if not math.isnan(v)}
     return out
 
 

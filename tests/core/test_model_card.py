@@ -79,3 +79,10 @@ def test_the_working_band_is_described_in_words() -> None:
     assert describe_card(card).preprocessing == (
         "each colour channel standardised inside the field of view; a field of view 640–800 px wide kept at its "
         "size, a smaller one enlarged to 640 px, a larger one reduced to 800 px")
+
+
+def test_the_shipped_card_is_strict_json_without_nan() -> None:
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    json.loads(SHIPPED.read_text(encoding="utf-8"), parse_constant=refuse)
