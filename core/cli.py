@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with --normalization fov: also train on vignetting, JPEG blocks and sensor noise")
     tr.add_argument("--artifact-probability", type=float, default=0.2, metavar="P",
                     help="with --capture-artifacts: the probability of each artifact per crop (default 0.2)")
+    tr.add_argument("--skeleton-recall", type=float, default=0.0, metavar="W",
+                    help="add the recall of the labels' centrelines, weighted W, to the loss: thin vessels "
+                         "count by length, not by area (default 0: off)")
     tr.add_argument("--val-count", type=int, default=4,
                     help="training images held out for validation (per dataset with --datasets)")
     tr.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and after the last)")
@@ -327,7 +330,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, crop=args.crop, lr=args.lr, optimizer=args.optimizer,
         weight_decay=args.weight_decay, scale=tuple(args.scale),
         photometric=not args.no_photometric, capture_artifacts=args.capture_artifacts,
-        artifact_probability=args.artifact_probability,
+        artifact_probability=args.artifact_probability, skeleton_recall=args.skeleton_recall,
         val_count=args.val_count, seed=args.seed, val_seed=args.val_seed, device=args.device,
         resume=not args.no_resume, stop_after=args.stop_after, ema=args.ema, amp=not args.no_amp, select=args.select,
         normalization=args.normalization, fov_target=args.fov_target, val_every=args.val_every,

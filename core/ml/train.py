@@ -66,6 +66,8 @@ class TrainConfig:
     warmup_epochs: int = 1
     class_weights: tuple[float, float] = (1.0, 2.0)
     dice_weight: float = 1.0
+    #: weight of the skeleton recall term (0: off): thin vessels count by length, not by area
+    skeleton_recall: float = 0.0
     scale: tuple[float, float] = (0.5, 1.2)
     photometric: bool = True
     #: also vignetting, JPEG and raw sensor noise ("fov" normalisation only): robustness to poor captures
@@ -259,6 +261,9 @@ def train(
         raise ValueError(f"select must be 'best' or 'last', got {config.select!r}")
     if not 0.0 <= config.artifact_probability <= 1.0:
         raise ValueError(f"artifact probability must be between 0 and 1, got {config.artifact_probability}")
+    if config.skeleton_recall < 0 or (config.skeleton_recall and config.task != "vessels"):
+        raise ValueError(f"the skeleton recall weight must be 0 or more, and only for the vessel task; got "
+                         f"{config.skeleton_recall} for {config.task}")
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
@@ -291,7 +296,8 @@ def train(
     )
     criterion: torch.nn.Module = (
         ArteryVeinLoss(config.class_weights[1], config.dice_weight) if task.name == "arteries_veins"
-        else SegmentationLoss(config.class_weights, config.dice_weight)).to(device)
+        else SegmentationLoss(config.class_weights, config.dice_weight,
+                              skeleton_weight=config.skeleton_recall)).to(device)
     use_amp = config.amp and device.type == "cuda"
     # On the CPU autocast means bf16: worth it only where the CPU computes bf16 natively.
     autocast = use_amp or (config.amp and device.type == "cpu" and cpu_has_native_bf16())

@@ -306,3 +306,17 @@ def test_trained_on_by_names_validation_images_the_start_model_saw_in_training(s
 def test_an_artifact_probability_outside_zero_to_one_is_refused(tmp_path: Path, samples: list[Sample]):
     with pytest.raises(ValueError, match="artifact probability"):
         train(samples, _config(tmp_path, artifact_probability=1.5), log=lambda _: None)
+
+
+def test_skeleton_recall_trains_and_is_recorded_in_the_recipe(tmp_path: Path, samples: list[Sample]):
+    config = _config(tmp_path, epochs=2, steps_per_epoch=2, val_count=0, skeleton_recall=1.0)
+    result = train(samples, config, log=lambda _: None)
+    assert all(np.isfinite(row["loss"]) for row in result.history)
+    assert load_checkpoint(result.best_path).recipe["skeleton_recall"] == 1.0
+
+
+@pytest.mark.parametrize("overrides", [{"skeleton_recall": -1.0},
+                                       {"skeleton_recall": 1.0, "task": "arteries_veins"}])
+def test_a_negative_or_artery_vein_skeleton_recall_is_refused(tmp_path: Path, samples: list[Sample], overrides):
+    with pytest.raises(ValueError, match="skeleton recall"):
+        train(samples, _config(tmp_path, **overrides), log=lambda _: None)

@@ -58,3 +58,11 @@ def test_the_artifact_probability_reaches_the_config(tmp_path: Path, captured: l
                  "--capture-artifacts", "--artifact-probability", "0.4"]) == 0
     assert main(["train", "--data", str(drive), "--out", str(tmp_path / "b")]) == 0
     assert [c.artifact_probability for c in captured] == [0.4, 0.2]
+
+
+def test_the_skeleton_recall_weight_reaches_the_config_and_defaults_to_off(tmp_path: Path,
+                                                                           captured: list[TrainConfig]):
+    drive = make_fake_drive(tmp_path / "DRIVE", "training")
+    assert main(["train", "--data", str(drive), "--out", str(tmp_path / "a"), "--skeleton-recall", "0.5"]) == 0
+    assert main(["train", "--data", str(drive), "--out", str(tmp_path / "b")]) == 0
+    assert [c.skeleton_recall for c in captured] == [0.5, 0.0]
