@@ -20,6 +20,10 @@ disc for both sides) and the scale from the disc convention (1800 µm per disc d
       MSE = Σᵢⱼ (yᵢⱼ − ȳᵢ. − ȳ.ⱼ + ȳ..)² / ((n − 1)(k − 1))
       ICC(2,1) = (MSR − MSE) / (MSR + (k − 1) MSE + k (MSC − MSE) / n)
   (checked at start on Shrout & Fleiss's own Table 2: ICC(2,1) = 0.29);
+- its 95 % confidence interval (McGraw & Wong 1996, case 2A, with Satterthwaite's degrees of freedom
+  for the rater term; on Shrout & Fleiss's table [0.02, 0.76], as R's psych::ICC prints): with 11 or
+  20 images an ICC of 0.45 is compatible with anything from about 0 to 0.8, so read a target as met
+  or missed with the interval beside it;
 - ICC(3,1): two-way mixed, consistency (case 3): (MSR − MSE) / (MSR + (k − 1) MSE), the same without the
   systematic difference between the raters, which the bias column shows (their Table 2: 0.71);
 - bias: mean of model − reference; 95 % limits of agreement: bias ± 1.96 SD of the differences
@@ -97,6 +101,25 @@ def icc_2_1(y: np.ndarray) -> float:
     return (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n)
 
 
+def icc_2_1_interval(y: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The confidence interval of ICC(2,1) (McGraw & Wong 1996, Table 7, case 2A); NaN for an ICC at or
+    below 0, where the approximation of its degrees of freedom breaks down."""
+    from scipy.stats import f as f_dist
+
+    msr, msc, mse, n, k = mean_squares(y)
+    icc = icc_2_1(y)
+    if not 0 < icc < 1:
+        return float("nan"), float("nan")
+    tail = (1 + level) / 2
+    a = k * icc / (n * (1 - icc))
+    b = 1 + k * icc * (n - 1) / (n * (1 - icc))
+    v = (a * msc + b * mse) ** 2 / ((a * msc) ** 2 / (k - 1) + (b * mse) ** 2 / ((n - 1) * (k - 1)))
+    f_low, f_high = f_dist.ppf(tail, n - 1, v), f_dist.ppf(tail, v, n - 1)
+    low = n * (msr - f_low * mse) / (f_low * (k * msc + (k * n - k - n) * mse) + n * msr)
+    high = n * (f_high * msr - mse) / (k * msc + (k * n - k - n) * mse + n * f_high * msr)
+    return float(low), float(high)
+
+
 def icc_3_1(y: np.ndarray) -> float:
     """ICC(3,1), consistency, of an n × k table; see the module docstring."""
     msr, _, mse, _, k = mean_squares(y)
@@ -108,6 +131,9 @@ def _check_icc() -> None:
     table = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]])
     value = icc_2_1(table)
     assert abs(value - 0.29) < 0.005, f"ICC(2,1) of Shrout & Fleiss's table is 0.29, computed {value:.3f}"
+    low, high = icc_2_1_interval(table)
+    assert abs(low - 0.02) < 0.01 and abs(high - 0.76) < 0.01, f"its 95 % interval is [0.02, 0.76], computed " \
+        f"[{low:.3f}, {high:.3f}]"
     value = icc_3_1(table)
     assert abs(value - 0.71) < 0.005, f"ICC(3,1) of Shrout & Fleiss's table is 0.71, computed {value:.3f}"
 
@@ -203,15 +229,16 @@ def agreement(results: list[dict[str, Any]], key: tuple[str, str, str]) -> dict[
         y = np.array(pairs)
         d = y[:, 0] - y[:, 1]
         sd = float(np.std(d, ddof=1))
-        out.update(icc=icc_2_1(y), icc3=icc_3_1(y), bias=float(d.mean()), low=float(d.mean() - 1.96 * sd),
+        out.update(icc=icc_2_1(y), icc_interval=icc_2_1_interval(y), icc3=icc_3_1(y), bias=float(d.mean()),
+                   low=float(d.mean() - 1.96 * sd),
                    high=float(d.mean() + 1.96 * sd), mean_reference=float(y[:, 1].mean()))
     return out
 
 
 def print_table(title: str, results: list[dict[str, Any]], rows: list[Row] = BIOMARKERS) -> None:
     print(f"\n{title}: {len(results)} images")
-    print(f"  {'biomarker':26s} {'n':>5s} {'ICC(2,1)':>9s} {'target':>7s} {'ICC(3,1)':>9s} {'bias':>10s} "
-          f"{'95% limits of agreement':>25s} {'ref. mean':>10s}")
+    print(f"  {'biomarker':26s} {'n':>5s} {'ICC(2,1)':>9s} {'95% CI':>15s} {'target':>7s} {'ICC(3,1)':>9s} "
+          f"{'bias':>10s} {'95% limits of agreement':>25s} {'ref. mean':>10s}")
     notes = []
     for name, vessels, region, label, target in rows:
         a = agreement(results, (name, vessels, region))
@@ -222,8 +249,9 @@ def print_table(title: str, results: list[dict[str, Any]], rows: list[Row] = BIO
             mark = "" if target is None else (" met" if a["icc"] >= target else " MISSED")
             goal = "" if target is None else f"{target:.2f}"
             limits = "[{:+.4g}, {:+.4g}]".format(a["low"], a["high"])
-            print(f"  {label:26s} {n:>5s} {a['icc']:9.3f} {goal:>7s} {a['icc3']:9.3f} {a['bias']:+10.4g} {limits:>25s} "
-                  f"{a['mean_reference']:10.4g}{mark}")
+            interval = "[{:.2f}, {:.2f}]".format(*a["icc_interval"]) if np.isfinite(a["icc_interval"]).all() else "—"
+            print(f"  {label:26s} {n:>5s} {a['icc']:9.3f} {interval:>15s} {goal:>7s} {a['icc3']:9.3f} "
+                  f"{a['bias']:+10.4g} {limits:>25s} {a['mean_reference']:10.4g}{mark}")
         for side in ("model", "reference"):
             lost = a[f"lost_{side}"]
             if lost:
