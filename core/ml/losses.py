@@ -32,13 +32,14 @@ def tubed_skeleton(target: torch.Tensor, ignore_index: int = IGNORE_INDEX) -> to
     """The centrelines of the vessel labels of a (N, H, W) target, widened to 3 px (a "tube") but never
     into ignored pixels, as floats.
 
-    Centrelines by scikit-image's skeletonize (the one the biomarkers use), per image on the CPU."""
+    Centrelines by the biomarkers' own ``skeleton_of``, per image on the CPU."""
     from scipy import ndimage as ndi
-    from skimage.morphology import skeletonize
+
+    from core.measure.biomarkers.skeleton import skeleton_of
 
     labels = target.cpu().numpy()
     cross = ndi.generate_binary_structure(2, 1)
-    tubes = [ndi.binary_dilation(skeletonize(v), cross) & (t != ignore_index) if v.any() else v
+    tubes = [ndi.binary_dilation(skeleton_of(v), cross) & (t != ignore_index)
              for t, v in zip(labels, labels == 1, strict=True)]
     return torch.from_numpy(np.stack(tubes)).to(device=target.device, dtype=torch.float32)
 
